@@ -1,0 +1,240 @@
+"""Appending to, receiving into and verifying the op log.
+
+Everything runs on a SQLAlchemy `Connection` inside the caller's transaction,
+so the caller can fold the op into its own tables in the same commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+from uuid6 import uuid7
+
+from sync.hlc import HLC, Clock
+from sync.ops import GENESIS_HASH, Op, op_hash
+from sync.tables import LocalSite, OpLogRow, SiteHead
+
+OPS = OpLogRow.__table__  # type: ignore[attr-defined]
+HEADS = SiteHead.__table__  # type: ignore[attr-defined]
+SITES = LocalSite.__table__  # type: ignore[attr-defined]
+_OP_COLUMNS = (
+    OPS.c.op_id, OPS.c.site, OPS.c.seq, OPS.c.hlc, OPS.c.actor, OPS.c.entity, OPS.c.kind,
+    OPS.c.payload, OPS.c.schema, OPS.c.prev_hash, OPS.c.hash,
+)
+
+
+class EquivocationError(ValueError):
+    """The same op id or (site, seq) arrived with different content."""
+
+
+class CorruptOpError(ValueError):
+    """An op whose content does not match its own hash."""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A local op before it gets its id, seq, stamp and hash."""
+
+    actor: str
+    entity: str
+    kind: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    schema: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ChainProblem:
+    site: str
+    seq: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"site {self.site} seq {self.seq}: {self.message}"
+
+
+def new_op_id() -> str:
+    return str(uuid7())
+
+
+def _row_values(op: Op) -> dict[str, Any]:
+    return {
+        "op_id": op.op_id, "site": op.site, "seq": op.seq, "hlc": op.hlc, "actor": op.actor,
+        "entity": op.entity, "kind": op.kind, "payload": dict(op.payload), "schema": op.schema,
+        "prev_hash": op.prev_hash, "hash": op.hash,
+    }
+
+
+def op_from_row(row: Any) -> Op:
+    return Op(
+        op_id=row.op_id, site=row.site, seq=row.seq, hlc=row.hlc, actor=row.actor,
+        entity=row.entity, kind=row.kind, payload=row.payload, schema=row.schema,
+        prev_hash=row.prev_hash, hash=row.hash,
+    )
+
+
+def create_site(conn: Connection, name: str, clock: Clock) -> LocalSite:
+    """Give a new store its identity: a random site id that no other store shares."""
+    site = LocalSite(site=uuid.uuid4().hex, name=name, created_hlc=clock.send().encode())
+    conn.execute(SITES.insert().values(site=site.site, name=site.name, created_hlc=site.created_hlc))
+    conn.execute(HEADS.insert().values(site=site.site, seq=0, hash=GENESIS_HASH, hlc=""))
+    return site
+
+
+def load_site(conn: Connection) -> LocalSite | None:
+    row = conn.execute(select(SITES)).first()
+    return None if row is None else LocalSite(site=row.site, name=row.name, created_hlc=row.created_hlc)
+
+
+def latest_stamp(conn: Connection) -> HLC | None:
+    """The highest stamp any site's chain head carries: a restarted clock starts above it."""
+    stamps = [HLC.decode(h) for (h,) in conn.execute(select(HEADS.c.hlc)) if h]
+    return max(stamps, default=None)
+
+
+class OpLog:
+    """The log as seen from one site, with that site's clock."""
+
+    def __init__(self, site: str, clock: Clock) -> None:
+        self.site = site
+        self.clock = clock
+
+    def append(self, conn: Connection, draft: Draft) -> Op:
+        return self.append_many(conn, [draft])[0]
+
+    def append_many(self, conn: Connection, drafts: Sequence[Draft]) -> list[Op]:
+        """Record local ops; the head row is locked so concurrent writers serialise."""
+        head = conn.execute(
+            select(HEADS.c.seq, HEADS.c.hash, HEADS.c.hlc)
+            .where(HEADS.c.site == self.site)
+            .with_for_update()
+        ).one()
+        if head.hlc:
+            self.clock.observe(HLC.decode(head.hlc))
+        seq, prev = head.seq, head.hash
+        ops: list[Op] = []
+        for draft in drafts:
+            seq += 1
+            op_id, hlc, payload = new_op_id(), self.clock.send().encode(), dict(draft.payload)
+            digest = op_hash(
+                op_id, self.site, seq, hlc, draft.actor, draft.entity, draft.kind,
+                payload, draft.schema, prev,
+            )
+            ops.append(Op(op_id, self.site, seq, hlc, draft.actor, draft.entity, draft.kind,
+                          payload, draft.schema, prev, digest))
+            prev = digest
+        if ops:
+            conn.execute(OPS.insert(), [_row_values(op) for op in ops])
+            conn.execute(
+                HEADS.update().where(HEADS.c.site == self.site)
+                .values(seq=seq, hash=prev, hlc=ops[-1].hlc)
+            )
+        return ops
+
+    def receive(self, conn: Connection, op: Op) -> bool:
+        """Store an op made elsewhere. True if it was new, False if already held.
+
+        A corrupt op, an equivocating one, or one stamped too far in the future
+        raises before anything is written.
+        """
+        if op.hash != op.expected_hash():
+            raise CorruptOpError(f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash")
+        held = conn.execute(
+            select(OPS.c.op_id, OPS.c.hash)
+            .where((OPS.c.op_id == op.op_id) | ((OPS.c.site == op.site) & (OPS.c.seq == op.seq)))
+        ).all()
+        if held:
+            if all(row.hash == op.hash for row in held):
+                return False
+            raise EquivocationError(
+                f"site {op.site} seq {op.seq} (op {op.op_id}) arrived with content that differs "
+                "from the op already held: a cloned or restored store is reusing its site id"
+            )
+        self.clock.receive(HLC.decode(op.hlc))
+        conn.execute(OPS.insert().values(**_row_values(op)))
+        self._advance_head(conn, op.site)
+        return True
+
+    def _advance_head(self, conn: Connection, site: str) -> None:
+        head = conn.execute(select(HEADS).where(HEADS.c.site == site).with_for_update()).first()
+        if head is None:
+            conn.execute(HEADS.insert().values(site=site, seq=0, hash=GENESIS_HASH, hlc=""))
+            seq, digest, hlc = 0, GENESIS_HASH, ""
+        else:
+            seq, digest, hlc = head.seq, head.hash, head.hlc
+        start = seq
+        following = conn.execute(
+            select(OPS.c.seq, OPS.c.prev_hash, OPS.c.hash, OPS.c.hlc)
+            .where(OPS.c.site == site, OPS.c.seq > seq).order_by(OPS.c.seq)
+        )
+        for row in following:
+            if row.seq != seq + 1:
+                break
+            if row.prev_hash != digest:
+                raise EquivocationError(
+                    f"site {site} seq {row.seq} does not chain to seq {seq}: the two were "
+                    "written by different histories of that site"
+                )
+            seq, digest, hlc = row.seq, row.hash, row.hlc
+        if seq != start:
+            conn.execute(HEADS.update().where(HEADS.c.site == site).values(seq=seq, hash=digest, hlc=hlc))
+
+
+def ops_for_entity(conn: Connection, entity: str) -> list[Op]:
+    rows = conn.execute(
+        select(*_OP_COLUMNS).where(OPS.c.entity == entity)
+        .order_by(OPS.c.hlc, OPS.c.site, OPS.c.seq)
+    )
+    return [op_from_row(row) for row in rows]
+
+
+def iter_ops_by_entity(conn: Connection) -> Iterator[Op]:
+    """Every op, grouped by entity and in fold order within each: a stream for rebuilds."""
+    rows = conn.execution_options(yield_per=2000).execute(
+        select(*_OP_COLUMNS).order_by(OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq)
+    )
+    for row in rows:
+        yield op_from_row(row)
+
+
+def version_vector(conn: Connection) -> dict[str, int]:
+    return {row.site: row.seq for row in conn.execute(select(HEADS.c.site, HEADS.c.seq))}
+
+
+def count_ops(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(OPS)).scalar_one())
+
+
+def verify(conn: Connection) -> list[ChainProblem]:
+    """Walk every site's chain: gaps, altered ops and ops missing past the head."""
+    problems: list[ChainProblem] = []
+    heads = {row.site: row for row in conn.execute(select(HEADS))}
+    last: dict[str, tuple[int, str]] = {}
+    rows = conn.execution_options(yield_per=5000).execute(
+        select(*_OP_COLUMNS).order_by(OPS.c.site, OPS.c.seq)
+    )
+    for row in rows:
+        op = op_from_row(row)
+        seq, prev = last.get(op.site, (0, GENESIS_HASH))
+        if op.seq != seq + 1:
+            missing = f"seq {seq + 1}" if op.seq == seq + 2 else f"seqs {seq + 1}..{op.seq - 1}"
+            problems.append(ChainProblem(op.site, seq + 1, f"gap: {missing} missing from the log"))
+        elif op.prev_hash != prev:
+            problems.append(ChainProblem(
+                op.site, op.seq, f"does not chain to seq {seq}: that op was altered or replaced"))
+        if op.hash != op.expected_hash():
+            problems.append(ChainProblem(op.site, op.seq, "altered: content does not match its hash"))
+        last[op.site] = (op.seq, op.hash)
+    for site, head in heads.items():
+        seq, digest = last.get(site, (0, GENESIS_HASH))
+        if head.seq > seq:
+            problems.append(ChainProblem(
+                site, seq + 1, f"ops {seq + 1}..{head.seq} missing: the head says the log reaches "
+                f"seq {head.seq}"))
+        elif head.seq == seq and head.hash != digest:
+            problems.append(ChainProblem(
+                site, seq, "altered: the last op does not match the hash its head recorded"))
+    return problems

@@ -1,0 +1,87 @@
+"""The op: one immutable change, identified, stamped and hash-chained per site.
+
+Nothing here knows what an op means; the application gives `kind` and
+`payload` their sense. The hash covers every field, so an op altered at rest
+or in flight no longer matches its hash, and the chain (each op carries the
+hash of its site's previous op) makes a missing op visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """One text for one value: sorted keys, no spaces, UTF-8 kept as is."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def op_hash(
+    op_id: str,
+    site: str,
+    seq: int,
+    hlc: str,
+    actor: str,
+    entity: str,
+    kind: str,
+    payload: Mapping[str, Any],
+    schema: int,
+    prev_hash: str,
+) -> str:
+    body = canonical_json([op_id, site, seq, hlc, actor, entity, kind, payload, schema, prev_hash])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    op_id: str
+    site: str
+    seq: int
+    hlc: str
+    actor: str
+    entity: str
+    kind: str
+    payload: Mapping[str, Any]
+    schema: int
+    prev_hash: str
+    hash: str
+
+    @property
+    def sort_key(self) -> tuple[str, str, int]:
+        """The total order every console folds in: HLC, then site, then seq."""
+        return (self.hlc, self.site, self.seq)
+
+    def expected_hash(self) -> str:
+        return op_hash(
+            self.op_id, self.site, self.seq, self.hlc, self.actor, self.entity,
+            self.kind, self.payload, self.schema, self.prev_hash,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op_id": self.op_id, "site": self.site, "seq": self.seq, "hlc": self.hlc,
+            "actor": self.actor, "entity": self.entity, "kind": self.kind,
+            "payload": dict(self.payload), "schema": self.schema,
+            "prev_hash": self.prev_hash, "hash": self.hash,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Op:
+        """Parse an op from untrusted JSON; every field is type-checked."""
+        expected: dict[str, type] = {
+            "op_id": str, "site": str, "seq": int, "hlc": str, "actor": str, "entity": str,
+            "kind": str, "payload": dict, "schema": int, "prev_hash": str, "hash": str,
+        }
+        for name, kind in expected.items():
+            value = data.get(name)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ValueError(f"op field {name!r} must be {kind.__name__}, got {value!r}")
+        if data["seq"] < 1:
+            raise ValueError(f"op field 'seq' must be >= 1, got {data['seq']}")
+        return cls(**{name: data[name] for name in expected})
