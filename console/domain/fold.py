@@ -1,0 +1,130 @@
+"""The fold: an incident's state from its ops, the same on every console.
+
+Ops are applied in `(hlc, site, seq)` order, so any two consoles holding the
+same ops hold the same state, whatever order the ops arrived in. The merge
+rules (DESIGN §3, research/sync-design.md §2.3):
+
+- status is the lexicographic max of `(epoch, level)` with levels triggered <
+  acknowledged < resolved; `reopen(e)` and `unack(e)` propose `(e+1, 0)`, so
+  two concurrent reopens of one epoch collapse into one, and an ack or resolve
+  made before a reopen the actor had not seen changes nothing but the timeline;
+- single-valued fields take the latest write; writes that did not see each
+  other (neither lists the other in `supersedes`) both stay as heads, and the
+  console shows the conflict until the next write supersedes them;
+- escalation steps are keyed by (epoch, loop, level): two consoles escalating
+  the same step yield one step with two attempts;
+- the alert count, acks and notes only grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from console.domain.state import Attempt, Head, IncidentState, Step
+from console.domain.vocabulary import Kind
+from sync.ops import Op
+
+
+def wall_ms(hlc: str) -> int:
+    return int(hlc.partition("-")[0])
+
+
+def _new_incident(op: Op) -> IncidentState:
+    p = op.payload
+    at = wall_ms(op.hlc)
+    state = IncidentState(
+        id=op.entity, key=p["key"], key_number=p["key_number"], origin_site=op.site,
+        service=p["service"], dedup_key=p.get("dedup_key"), labels=dict(p.get("labels", {})),
+        title=p["title"], severity=p["severity"], priority=p.get("priority"),
+        stage=p.get("stage", "new"), team=p.get("team"), policy=p.get("policy"),
+        assignee=p.get("assignee"), alert_count=1, epoch=0, level=0,
+        created_at=at, updated_at=at, last=op.sort_key,
+    )
+    for name in ("title", "severity", "priority", "stage", "team", "policy", "assignee"):
+        state.heads[name] = [Head(op.op_id, getattr(state, name), op.site, op.actor)]
+    return state
+
+
+def _write(state: IncidentState, op: Op, values: dict[str, str | None]) -> None:
+    """Last write wins; heads it did not supersede stay as concurrent values."""
+    seen = set(op.payload.get("supersedes", ()))
+    for name, value in values.items():
+        kept = [h for h in state.heads.get(name, []) if h.op_id not in seen]
+        kept.append(Head(op.op_id, value, op.site, op.actor))
+        state.heads[name] = kept
+        setattr(state, name, value)
+
+
+def _status(state: IncidentState, op: Op, candidate: tuple[int, int]) -> None:
+    if candidate > (state.epoch, state.level):
+        if candidate[0] > state.epoch:
+            state.acknowledged_at = state.acknowledged_by = None
+            state.resolved_at = state.resolved_by = None
+        state.epoch, state.level = candidate
+
+
+def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
+    """Apply one op that sorts after every op already in `state` (mutates it).
+
+    Ops before the trigger has been seen change nothing: the trigger sorts
+    first, and its arrival makes the store fold the incident from the log.
+    """
+    kind = op.kind
+    if state is None:
+        return _new_incident(op) if kind == Kind.TRIGGER else None
+    p: dict[str, Any] = dict(op.payload)
+    at = wall_ms(op.hlc)
+    if kind == Kind.RETRIGGER:
+        state.alert_count += 1
+    elif kind == Kind.ACK:
+        epoch = int(p["epoch"])
+        _status(state, op, (epoch, 1))
+        state.acks.append((epoch, op.actor))
+        if epoch == state.epoch and state.acknowledged_at is None:
+            state.acknowledged_at, state.acknowledged_by = at, op.actor
+            _write(state, op, {"assignee": op.actor})
+    elif kind == Kind.RESOLVE:
+        epoch = int(p["epoch"])
+        _status(state, op, (epoch, 2))
+        if epoch == state.epoch and state.level == 2 and state.resolved_at is None:
+            state.resolved_at, state.resolved_by = at, op.actor
+    elif kind in (Kind.REOPEN, Kind.UNACK):
+        _status(state, op, (int(p["epoch"]) + 1, 0))
+    elif kind == Kind.ESCALATE:
+        key = (int(p["epoch"]), int(p["loop"]), int(p["level"]))
+        attempt = Attempt(op.op_id, op.site, op.actor, at, str(p.get("reason", "")))
+        step = next((s for s in state.steps if (s.epoch, s.loop, s.level) == key), None)
+        if step is None:
+            state.steps.append(Step(*key, attempts=[attempt]))
+            state.steps.sort(key=lambda s: (s.epoch, s.loop, s.level))
+        else:
+            step.attempts.append(attempt)
+    elif kind == Kind.REASSIGN:
+        _write(state, op, {k: p[k] for k in ("team", "policy", "assignee") if k in p})
+    elif kind == Kind.SET_SEVERITY:
+        _write(state, op, {"severity": p["severity"]})
+    elif kind == Kind.SET_PRIORITY:
+        _write(state, op, {"priority": p["priority"]})
+    elif kind == Kind.SET_STAGE:
+        _write(state, op, {"stage": p["stage"]})
+    # NOTE and TRIGGER (a second trigger of one entity) change no field; an unknown
+    # kind from a newer console is kept in the log and folded after an upgrade.
+    state.updated_at = max(state.updated_at, at)
+    state.last = op.sort_key
+    return state
+
+
+def fold(ops: Iterable[Op]) -> IncidentState | None:
+    """The state of one incident from any collection of its ops (duplicates allowed)."""
+    unique = {op.op_id: op for op in ops}
+    state: IncidentState | None = None
+    for op in sorted(unique.values(), key=lambda o: o.sort_key):
+        state = apply(state, op)
+    return state
+
+
+def notes(ops: Iterable[Op]) -> list[Op]:
+    """The note ops of an incident, in fold order."""
+    unique = {op.op_id: op for op in ops if op.kind == Kind.NOTE}
+    return sorted(unique.values(), key=lambda o: o.sort_key)
