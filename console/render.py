@@ -1,0 +1,104 @@
+"""Incidents as the CLI prints them: stable JSON (docs/cli.md) and plain text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from console.domain.fold import wall_ms
+from console.domain.timeline import describe
+from console.store.projection import ms_to_dt, state_from_row
+from console.store.tables import Incident, IncidentNote
+from sync.ops import Op
+
+JSON_VERSION = 1
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def incident_json(row: Incident) -> dict[str, Any]:
+    return {
+        "key": row.key, "id": row.id, "title": row.title, "service": row.service,
+        "severity": row.severity, "priority": row.priority, "status": row.status,
+        "stage": row.stage, "epoch": row.epoch, "team": row.team, "policy": row.policy,
+        "assignee": row.assignee, "dedup_key": row.dedup_key, "alert_count": row.alert_count,
+        "labels": dict(row.labels),
+        "escalation": {"loop": row.esc_loop, "level": row.esc_level},
+        "created_at": iso(row.created_at), "updated_at": iso(row.updated_at),
+        "acknowledged_at": iso(row.acknowledged_at), "acknowledged_by": row.acknowledged_by,
+        "resolved_at": iso(row.resolved_at), "resolved_by": row.resolved_by,
+        "next_due_at": iso(row.next_due_at), "conflicted": row.conflicted,
+    }
+
+
+def timeline_json(op: Op) -> dict[str, Any]:
+    return {
+        "at": iso(ms_to_dt(wall_ms(op.hlc))), "actor": op.actor, "kind": op.kind,
+        "text": describe(op), "site": op.site, "seq": op.seq, "hlc": op.hlc,
+        "op_id": op.op_id, "payload": dict(op.payload),
+    }
+
+
+def detail_json(row: Incident, notes: list[IncidentNote], timeline: list[Op]) -> dict[str, Any]:
+    return {
+        **incident_json(row),
+        "conflicts": state_from_row(row).conflicts(),
+        "notes": [{"at": iso(n.created_at), "author": n.author, "text": n.text, "op_id": n.op_id}
+                  for n in notes],
+        "timeline": [timeline_json(op) for op in timeline],
+    }
+
+
+def age(since: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - since).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def table(rows: list[Incident], now: datetime) -> str:
+    if not rows:
+        return "no incidents"
+    header = ("KEY", "SEV", "PRI", "STATUS", "AGE", "LVL", "N", "SERVICE", "TITLE")
+    lines = [header] + [
+        (r.key, r.severity, r.priority or "-", r.status, age(r.created_at, now),
+         str(r.esc_level), str(r.alert_count), r.service, r.title)
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)) + "  " + line[-1]
+        for line in lines
+    )
+
+
+def detail(row: Incident, notes: list[IncidentNote], timeline: list[Op]) -> str:
+    state = state_from_row(row)
+    fields = [
+        ("Title", row.title), ("Status", f"{row.status} (epoch {row.epoch})"),
+        ("Severity", row.severity), ("Priority", row.priority or "-"), ("Stage", row.stage),
+        ("Service", row.service), ("Team", row.team or "-"), ("Policy", row.policy or "-"),
+        ("Assignee", row.assignee or "-"),
+        ("Escalation", f"level {row.esc_level}" + (f", loop {row.esc_loop}" if row.esc_loop else "")),
+        ("Alerts", str(row.alert_count)), ("Dedup key", row.dedup_key or "-"),
+        ("Labels", ", ".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-"),
+        ("Created", iso(row.created_at)),
+        ("Acknowledged", f"{iso(row.acknowledged_at)} by {row.acknowledged_by}"
+         if row.acknowledged_at else "-"),
+        ("Resolved", f"{iso(row.resolved_at)} by {row.resolved_by}" if row.resolved_at else "-"),
+    ]
+    out = [f"{row.key}  {row.title}"] + [f"  {name:<13}{value}" for name, value in fields[1:]]
+    for name, values in state.conflicts().items():
+        out.append(f"  ! {name} was set concurrently: {' / '.join(str(v) for v in values)}"
+                   " (the first is shown; set it again to settle)")
+    if notes:
+        out.append("Notes")
+        out += [f"  {iso(n.created_at)}  {n.author}: {n.text}" for n in notes]
+    out.append("Timeline")
+    out += [f"  {iso(ms_to_dt(wall_ms(op.hlc)))}  {op.actor:<12} {describe(op)}" for op in timeline]
+    return "\n".join(out)

@@ -1,0 +1,69 @@
+"""The incident projection: rebuildable at any time from the op log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, String
+from sqlmodel import Field, SQLModel
+
+from console.store.types import UTCDateTime
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incident"
+    __table_args__ = (
+        Index("ix_incident_open", "status", "severity", "created_at"),
+        Index("ix_incident_team", "team", "status"),
+        Index("ix_incident_service", "service", "status"),
+        Index("ix_incident_dedup", "dedup_key", "status"),
+        Index("ix_incident_next_due", "next_due_at"),
+        Index("ix_incident_origin_number", "origin_site", "key_number"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    key: str = Field(max_length=40, unique=True)
+    key_number: int
+    origin_site: str = Field(max_length=64)
+    title: str
+    service: str = Field(max_length=200)
+    severity: str = Field(max_length=8)
+    priority: str | None = Field(default=None, max_length=4)
+    stage: str = Field(max_length=20)
+    status: str = Field(max_length=16)
+    epoch: int = 0
+    team: str | None = Field(default=None, max_length=200)
+    policy: str | None = Field(default=None, max_length=200)
+    assignee: str | None = Field(default=None, max_length=200)
+    dedup_key: str | None = Field(default=None, max_length=255)
+    alert_count: int = 1
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    esc_loop: int = 0
+    esc_level: int = 1
+    conflicted: bool = False
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    resolved_by: str | None = Field(default=None, max_length=200)
+    # Written by the engine, not by the fold: when this incident next needs a look.
+    next_due_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    fold_state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class IncidentNote(SQLModel, table=True):
+    __tablename__ = "incident_note"
+    __table_args__ = (Index("ix_incident_note_order", "incident_id", "hlc", "site", "seq"),)
+
+    op_id: str = Field(primary_key=True, max_length=36)
+    incident_id: str = Field(
+        sa_column=Column(String(36), ForeignKey("incident.id", ondelete="CASCADE"), nullable=False)
+    )
+    hlc: str = Field(max_length=24)
+    site: str = Field(max_length=64)
+    seq: int
+    author: str = Field(max_length=200)
+    text: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
