@@ -1,0 +1,102 @@
+"""Hot reload: watch a policy directory and yield each new validated policy set.
+
+A broken edit (syntax, schema, unknown reference, cycle) yields its problems
+and leaves the last good set in force: `ReloadResult.in_force` is what the
+console should use after every event.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import watchfiles
+
+from .check import static_problems
+from .loader import load
+from .policyset import PolicySet
+from .problems import PolicyError, Problem
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadResult:
+    policy_set: PolicySet | None  # the newly loaded set; None when the edit is broken
+    problems: list[Problem]  # errors (set rejected) or warnings (set accepted)
+    in_force: PolicySet | None  # the set to use now: the new one or the last good one
+    changed: tuple[str, ...] = ()  # files that changed
+
+    @property
+    def ok(self) -> bool:
+        return self.policy_set is not None
+
+
+def reload(directory: Path | str, last_good: PolicySet | None, changed: tuple[str, ...] = ()) -> ReloadResult:
+    """Load and validate once; on failure keep `last_good` in force."""
+    try:
+        ps = load(directory)
+    except PolicyError as exc:
+        return ReloadResult(None, exc.problems, last_good, changed)
+    problems = static_problems(ps)
+    if any(p.severity == "error" for p in problems):
+        return ReloadResult(None, problems, last_good, changed)
+    return ReloadResult(ps, problems, ps, changed)
+
+
+def _toml_only(change: watchfiles.Change, path: str) -> bool:
+    return path.endswith(".toml")
+
+
+def watch(
+    directory: Path | str,
+    *,
+    stop_event: threading.Event | None = None,
+    debounce_ms: int = 200,
+    yield_initial: bool = True,
+    force_polling: bool | None = None,
+) -> Iterator[ReloadResult]:
+    """Yield the initial load, then one result per batch of *.toml changes."""
+    last: PolicySet | None = None
+    if yield_initial:
+        first = reload(directory, None)
+        last = first.in_force
+        yield first
+    for changes in watchfiles.watch(
+        directory,
+        watch_filter=_toml_only,
+        stop_event=stop_event,
+        debounce=debounce_ms,
+        force_polling=force_polling,
+        rust_timeout=500,
+        yield_on_timeout=False,
+    ):
+        res = reload(directory, last, tuple(sorted(p for _, p in changes)))
+        last = res.in_force
+        yield res
+
+
+async def awatch(
+    directory: Path | str,
+    *,
+    stop_event: threading.Event | None = None,
+    debounce_ms: int = 200,
+    yield_initial: bool = True,
+    force_polling: bool | None = None,
+) -> AsyncIterator[ReloadResult]:
+    """The asyncio twin of `watch`, for the console's event loop."""
+    last: PolicySet | None = None
+    if yield_initial:
+        first = reload(directory, None)
+        last = first.in_force
+        yield first
+    async for changes in watchfiles.awatch(
+        directory,
+        watch_filter=_toml_only,
+        stop_event=stop_event,
+        debounce=debounce_ms,
+        force_polling=force_polling,
+    ):
+        res = reload(directory, last, tuple(sorted(p for _, p in changes)))
+        last = res.in_force
+        yield res
