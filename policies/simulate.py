@@ -143,13 +143,16 @@ def simulate(
     pending: list[Entry] = []
     t = at
     for _ in range(5000):
-        result = due(view, ps, t, overrides)
-        for action in result.actions:
-            for entry in _describe(ps, action):
-                (pending if entry.at > t else sim.entries).append(entry)
-            view = _record(view, action)
-            if isinstance(action, Exhausted) and action.mode != "keep_last":
-                sim.outcome = "exhausted"
+        for _settle in range(20):  # a re-trigger starts an epoch whose first step is due now
+            result = due(view, ps, t, overrides)
+            for action in result.actions:
+                for entry in _describe(ps, action):
+                    (pending if entry.at > t else sim.entries).append(entry)
+                view = _record(view, action)
+                if isinstance(action, Exhausted) and action.mode != "keep_last":
+                    sim.outcome = "exhausted"
+            if not result.actions:
+                break
         ack_at = None
         if ack_after is not None and view.status == "triggered":
             ack_at = view.started + ack_after
