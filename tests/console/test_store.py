@@ -1,0 +1,222 @@
+"""The store on SQLite and PostgreSQL: one commit per op, projection == fold."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from console.domain import commands
+from console.domain.commands import IllegalTransition
+from console.domain.fold import fold, notes
+from console.store.store import NotFound, Store
+from sync.oplog import ChainProblem, CorruptOpError, EquivocationError
+from sync.ops import Op
+from tests.console.opfactory import OpFactory
+from tests.console.test_fold import T0, op_sets
+
+
+@pytest.fixture
+def store(db_url: str) -> Any:
+    with Store.open(db_url, site_name="JKT") as s:
+        yield s
+
+
+def test_trigger_then_dedup_key_retriggers_the_open_incident(store: Store) -> None:
+    first = store.trigger("alice", title="API 500s", service="payments", severity="high",
+                          dedup_key="pd-1", labels={"tier": "vip"})
+    again = store.trigger("alice", title="API 500s", service="payments", severity="sev2",
+                          dedup_key="pd-1")
+    assert first.created and not again.created
+    assert again.state.key == first.state.key == "JKT-1"
+    assert again.state.alert_count == 2 and again.state.severity == "sev2"
+    assert again.state.labels == {"tier": "vip"}
+    store.act("JKT-1", "bob", commands.resolve)
+    fresh = store.trigger("alice", title="API 500s", service="payments", severity="sev2",
+                          dedup_key="pd-1")
+    assert fresh.created and fresh.state.key == "JKT-2"
+
+
+def test_lifecycle_and_illegal_transitions_change_nothing(store: Store) -> None:
+    key = store.trigger("alice", title="disk", service="db", severity="sev3").state.key
+    state = store.act(key, "bob", commands.ack)
+    assert (state.status.value, state.acknowledged_by, state.assignee) == ("acknowledged", "bob", "bob")
+    ops_before = store.count_ops()
+    with pytest.raises(IllegalTransition, match="already acknowledged by bob"):
+        store.act(key, "carol", commands.ack)
+    store.act(key, "bob", commands.resolve)
+    with pytest.raises(IllegalTransition, match="reopen it before"):
+        store.act(key, "carol", commands.ack)
+    with pytest.raises(NotFound):
+        store.act("JKT-999", "carol", commands.ack)
+    assert store.count_ops() == ops_before + 1
+    reopened = store.act(key, "carol", commands.reopen)
+    assert (reopened.status.value, reopened.epoch, reopened.acknowledged_at) == ("triggered", 1, None)
+
+
+def test_notes_and_timeline_come_back_in_order(store: Store) -> None:
+    key = store.trigger("alice", title="queue backlog", service="jobs", severity="sev2").state.key
+    for text_ in ("looking", "scaled workers", "draining"):
+        store.act(key, "alice", lambda s, t=text_: commands.note(s, t))
+    incident = store.find(key)
+    assert [n.text for n in store.notes(incident.id)] == ["looking", "scaled workers", "draining"]
+    assert [op.kind for op in store.timeline(incident.id)] == ["trigger", "note", "note", "note"]
+
+
+def test_open_incidents_are_listed_most_severe_first(store: Store) -> None:
+    for sev in ("sev3", "sev1", "sev2"):
+        store.trigger("alice", title=f"{sev} thing", service="svc", severity=sev)
+    store.act("JKT-2", "bob", commands.resolve)
+    assert [i.severity for i in store.incidents()] == ["sev2", "sev3"]
+    assert len(store.incidents(status="all")) == 3
+
+
+def test_remote_ops_in_any_order_fold_like_the_pure_fold(store: Store) -> None:
+    f = OpFactory()
+    e = f.entity()
+    trig = f.trigger("b", T0, e, number=7)
+    ack = f.op("c", T0 + 10, e, "ack", {"epoch": 0, "supersedes": []}, actor="carol")
+    note = f.op("b", T0 + 20, e, "note", {"text": "mitigated"})
+    late = f.op("c", T0 + 5, e, "set_severity", {"severity": "sev1", "supersedes": [trig.op_id]})
+    assert store.receive([note, ack]) == 2  # before the trigger: kept in the log only
+    with pytest.raises(NotFound):
+        store.get(f"B{f.salt}-7")
+    assert store.receive([trig]) == 1
+    assert store.receive([late, ack]) == 1  # the ack is a duplicate; `late` re-folds
+    assert store.get(f"B{f.salt}-7") == fold([trig, ack, note, late])
+    assert [n.text for n in store.notes(e)] == ["mitigated"]
+
+
+def test_a_tampered_or_equivocating_op_is_refused_and_changes_nothing(store: Store) -> None:
+    f = OpFactory()
+    e = f.entity()
+    trig = f.trigger("b", T0, e)
+    store.receive([trig])
+    before = store.projection(), store.count_ops()
+    forged = Op(**{**trig.to_dict(), "payload": {**trig.payload, "title": "all fine"}})
+    with pytest.raises(CorruptOpError):
+        store.receive([forged])
+    twin = OpFactory(salt=f.salt).trigger("b", T0 + 1, e)  # same site and seq, other content
+    with pytest.raises(EquivocationError):
+        store.receive([twin])
+    assert (store.projection(), store.count_ops()) == before
+
+
+def test_rebuild_equals_the_incremental_projection(store: Store) -> None:
+    for n in range(5):
+        key = store.trigger("alice", title=f"incident {n}", service="svc", severity="sev2").state.key
+        store.act(key, "bob", commands.ack)
+        store.act(key, "bob", lambda s: commands.note(s, "on it"))
+        if n % 2:
+            store.act(key, "bob", lambda s: commands.escalate(s, "needs db"))
+            store.act(key, "bob", commands.resolve)
+    f = OpFactory()
+    e = f.entity()
+    store.receive([f.trigger("b", T0, e), f.op("b", T0 + 1, e, "note", {"text": "remote"})])
+    before = store.projection()
+    assert store.rebuild() == 6
+    assert store.projection() == before
+
+
+def test_verify_reports_an_edited_and_a_deleted_op(sqlite_url: str) -> None:
+    with Store.open(sqlite_url, site_name="JKT") as store:
+        key = store.trigger("alice", title="x", service="svc", severity="sev2").state.key
+        for _ in range(4):
+            store.act(key, "alice", lambda s: commands.note(s, "n"))
+        assert store.verify() == []
+        site = store.site.site
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE op_log SET actor = 'mallory' WHERE seq = 2"))
+            conn.execute(text("DELETE FROM op_log WHERE seq = 4"))
+        problems = store.verify()
+    assert ChainProblem(site, 2, "altered: content does not match its hash") in problems
+    assert any(p.seq == 4 and p.message.startswith("gap") for p in problems)
+
+
+def test_deleting_the_newest_op_is_detected(sqlite_url: str) -> None:
+    with Store.open(sqlite_url, site_name="JKT") as store:
+        store.trigger("alice", title="x", service="svc", severity="sev2")
+        store.trigger("alice", title="y", service="svc", severity="sev2")
+        with store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM op_log WHERE seq = 2"))
+        assert [p.seq for p in store.verify()] == [2]
+
+
+def test_a_reopened_store_keeps_its_site_and_issues_later_stamps(sqlite_url: str) -> None:
+    with Store.open(sqlite_url, site_name="JKT") as store:
+        store.trigger("alice", title="x", service="svc", severity="sev2")
+        site, last = store.site.site, store.timeline(store.find("JKT-1").id)[-1].hlc
+    # The wall clock now reads an hour earlier than when the op was written.
+    with Store.open(sqlite_url, physical=lambda: int(last[:13]) - 3_600_000) as store:
+        assert store.site.site == site and store.site.name == "JKT"
+        state = store.trigger("alice", title="y", service="svc", severity="sev2").state
+        assert store.timeline(state.id)[0].hlc > last
+
+
+def _write_many(url: str, who: str, count: int) -> None:
+    with Store.open(url) as store:
+        for n in range(count):
+            store.trigger(who, title=f"{who} {n}", service="svc", severity="sev3")
+
+
+def test_two_processes_on_one_sqlite_store_serialise_their_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    Store.open(url, site_name="JKT").close()
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_write_many, args=(url, who, 60)) for who in ("ann", "ben")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+        assert w.exitcode == 0
+    with Store.open(url) as store:
+        assert store.verify() == []
+        assert store.count_ops() == 120
+        keys = {i.key for i in store.incidents()}
+        assert keys == {f"JKT-{n}" for n in range(1, 121)}
+
+
+_shared: dict[str, Store] = {}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(op_sets(), st.data())
+def test_incremental_projection_equals_the_fold_for_any_arrival(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[Op], data: st.DataObject,
+) -> None:
+    if "s" not in _shared:
+        _shared["s"] = Store.open(f"sqlite:///{tmp_path_factory.mktemp('prop') / 's.db'}",
+                                  site_name="JKT")
+    store = _shared["s"]
+    arrival = data.draw(st.permutations(ops))
+    arrival += data.draw(st.lists(st.sampled_from(ops), max_size=5))  # duplicates
+    batches = data.draw(st.integers(1, 4))
+    for n in range(batches):
+        store.receive(arrival[n::batches])
+    expected = fold(ops)
+    assert expected is not None
+    assert store.get(expected.id) == expected
+    assert [n.op_id for n in store.notes(expected.id)] == [o.op_id for o in notes(ops)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(op_sets(), min_size=1, max_size=4), st.randoms(use_true_random=False))
+def test_rebuild_equals_the_incremental_projection_for_any_history(
+    tmp_path_factory: pytest.TempPathFactory, histories: list[list[Op]], rnd: Any,
+) -> None:
+    url = f"sqlite:///{tmp_path_factory.mktemp('rebuild') / 's.db'}"
+    with Store.open(url, site_name="JKT") as store:
+        key = store.trigger("alice", title="local", service="svc", severity="sev2").state.key
+        store.act(key, "alice", lambda s: commands.note(s, "local note"))
+        arrival = [op for ops in histories for op in ops]
+        rnd.shuffle(arrival)
+        for start in range(0, len(arrival), 7):
+            store.receive(arrival[start:start + 7])
+        before = store.projection()
+        assert store.rebuild() == len(histories) + 1
+        assert store.projection() == before
