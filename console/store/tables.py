@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String
+from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from console.store.types import UTCDateTime
@@ -26,7 +26,7 @@ class Incident(SQLModel, table=True):
     key: str = Field(max_length=40, unique=True)
     key_number: int
     origin_site: str = Field(max_length=64)
-    title: str
+    title: str = Field(sa_column=Column(Text, nullable=False))
     service: str = Field(max_length=200)
     severity: str = Field(max_length=8)
     priority: str | None = Field(default=None, max_length=4)
@@ -65,5 +65,5 @@ class IncidentNote(SQLModel, table=True):
     site: str = Field(max_length=64)
     seq: int
     author: str = Field(max_length=200)
-    text: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
