@@ -57,8 +57,10 @@ def _starts(group: FollowTheSun, a: float, b: float) -> list[tuple[float, int]]:
 def duty_spans(group: FollowTheSun, start: datetime, end: datetime) -> list[tuple[float, float, int]]:
     """Which region holds the pager over [start, end): (from, to, region index)."""
     a, b = start.timestamp(), end.timestamp()
-    lookback = 8 * 86400.0  # a region may hold the pager over a long weekend
-    starts = _starts(group, a - lookback, b + 2 * 86400.0)
+    starts = _starts(group, a - 2 * 86400.0, b + 2 * 86400.0)
+    if not any(s <= a for s, _ in starts):
+        # a region may hold the pager over a long weekend: look further back
+        starts = _starts(group, a - 9 * 86400.0, b + 2 * 86400.0)
     out: list[tuple[float, float, int]] = []
     for (s, i), (s2, _) in itertools.pairwise(starts):
         if s2 <= a or s >= b or s2 == s:
@@ -92,7 +94,9 @@ def group_on_call(
     overrides: Iterable[ShiftOverride] = (),
 ) -> GroupOnCall:
     """Who answers for the group at `at`, and when and to whom the next hand-off goes."""
-    spans = duty_spans(group, at, at + timedelta(days=8))
+    spans = duty_spans(group, at, at + timedelta(days=2))
+    if len(spans) < 2:
+        spans = duty_spans(group, at, at + timedelta(days=9))
     if not spans or spans[0][0] > at.timestamp():
         return GroupOnCall(None, (), None, None)
     _, e, i = spans[0]

@@ -72,7 +72,9 @@ def test_later_layers_win_where_they_overlap(make_ps: Callable[..., PolicySet]) 
     assert on_call(s, at("2026-12-01 16:59")) == ("carol",)
     assert on_call(s, at("2026-12-01 17:00")) == ("alice",)
     assert on_call(s, at("2026-12-05 12:00")) == ("alice",)  # Saturday: restriction excludes
-    assert on_call(s, at("2026-12-07 10:00")) == ("bob",)  # weekly hand-off Monday 10:00
+    assert on_call(s, at("2026-12-07 09:59")) == ("carol",)
+    assert on_call(s, at("2026-12-07 17:00")) == ("bob",)  # weekly hand-off was Monday 10:00
+    assert on_call(s, at("2026-12-06 23:00")) == ("alice",)
     assert on_call(s, at("2026-12-07 09:30")) == ("carol",)
 
 
