@@ -21,6 +21,7 @@ from sync.tables import LocalSite, OpLogRow, SiteHead
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
 HEADS = SiteHead.__table__  # type: ignore[attr-defined]
 SITES = LocalSite.__table__  # type: ignore[attr-defined]
+_CHUNK = 500  # ids per IN (...) query: well under every backend's parameter limit
 _OP_COLUMNS = (
     OPS.c.op_id, OPS.c.site, OPS.c.seq, OPS.c.hlc, OPS.c.actor, OPS.c.entity, OPS.c.kind,
     OPS.c.payload, OPS.c.schema, OPS.c.prev_hash, OPS.c.hash,
@@ -29,6 +30,13 @@ _OP_COLUMNS = (
 
 class EquivocationError(ValueError):
     """The same op id or (site, seq) arrived with different content."""
+
+
+def _equivocation(op: Op) -> EquivocationError:
+    return EquivocationError(
+        f"site {op.site} seq {op.seq} (op {op.op_id}) arrived with content that differs from "
+        "the op already held: a cloned or restored store is reusing its site id"
+    )
 
 
 class CorruptOpError(ValueError):
@@ -134,29 +142,48 @@ class OpLog:
             )
         return ops
 
-    def receive(self, conn: Connection, op: Op) -> bool:
-        """Store an op made elsewhere. True if it was new, False if already held.
+    def receive(self, conn: Connection, ops: Sequence[Op]) -> list[Op]:
+        """Store ops made elsewhere; returns the ones that were new, in the order given.
 
         A corrupt op, an equivocating one, or one stamped too far in the future
-        raises before anything is written.
+        raises before anything is written, and the whole batch is refused.
         """
-        if op.hash != op.expected_hash():
-            raise CorruptOpError(f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash")
-        held = conn.execute(
-            select(OPS.c.op_id, OPS.c.hash)
-            .where((OPS.c.op_id == op.op_id) | ((OPS.c.site == op.site) & (OPS.c.seq == op.seq)))
-        ).all()
-        if held:
-            if all(row.hash == op.hash for row in held):
-                return False
-            raise EquivocationError(
-                f"site {op.site} seq {op.seq} (op {op.op_id}) arrived with content that differs "
-                "from the op already held: a cloned or restored store is reusing its site id"
-            )
-        self.clock.receive(HLC.decode(op.hlc))
-        conn.execute(OPS.insert().values(**_row_values(op)))
-        self._advance_head(conn, op.site)
-        return True
+        batch: dict[str, Op] = {}
+        slots: dict[tuple[str, int], Op] = {}
+        for op in ops:
+            if op.hash != op.expected_hash():
+                raise CorruptOpError(
+                    f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash")
+            first = slots.setdefault((op.site, op.seq), batch.setdefault(op.op_id, op))
+            if first.hash != op.hash or batch[op.op_id].hash != op.hash:
+                raise _equivocation(op)
+        held: set[str] = set()
+        ids = list(batch)
+        for start in range(0, len(ids), _CHUNK):
+            for row in conn.execute(select(OPS.c.op_id, OPS.c.hash)
+                                    .where(OPS.c.op_id.in_(ids[start:start + _CHUNK]))):
+                if row.hash != batch[row.op_id].hash:
+                    raise _equivocation(batch[row.op_id])
+                held.add(row.op_id)
+        by_site: dict[str, list[int]] = {}
+        for site, seq in slots:
+            by_site.setdefault(site, []).append(seq)
+        for site, seqs in by_site.items():
+            for start in range(0, len(seqs), _CHUNK):
+                for row in conn.execute(
+                    select(OPS.c.seq, OPS.c.hash)
+                    .where(OPS.c.site == site, OPS.c.seq.in_(seqs[start:start + _CHUNK]))
+                ):
+                    if row.hash != slots[(site, row.seq)].hash:
+                        raise _equivocation(slots[(site, row.seq)])
+        new = [op for op in batch.values() if op.op_id not in held]
+        if not new:
+            return []
+        self.clock.receive(max(HLC.decode(op.hlc) for op in new))
+        conn.execute(OPS.insert(), [_row_values(op) for op in new])
+        for site in sorted({op.site for op in new}):
+            self._advance_head(conn, site)
+        return new
 
     def _advance_head(self, conn: Connection, site: str) -> None:
         head = conn.execute(select(HEADS).where(HEADS.c.site == site).with_for_update()).first()
@@ -193,8 +220,9 @@ def ops_for_entity(conn: Connection, entity: str) -> list[Op]:
 
 def iter_ops_by_entity(conn: Connection) -> Iterator[Op]:
     """Every op, grouped by entity and in fold order within each: a stream for rebuilds."""
-    rows = conn.execution_options(yield_per=2000).execute(
+    rows = conn.execute(
         select(*_OP_COLUMNS).order_by(OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq)
+        .execution_options(yield_per=2000)
     )
     for row in rows:
         yield op_from_row(row)
@@ -213,8 +241,8 @@ def verify(conn: Connection) -> list[ChainProblem]:
     problems: list[ChainProblem] = []
     heads = {row.site: row for row in conn.execute(select(HEADS))}
     last: dict[str, tuple[int, str]] = {}
-    rows = conn.execution_options(yield_per=5000).execute(
-        select(*_OP_COLUMNS).order_by(OPS.c.site, OPS.c.seq)
+    rows = conn.execute(
+        select(*_OP_COLUMNS).order_by(OPS.c.site, OPS.c.seq).execution_options(yield_per=5000)
     )
     for row in rows:
         op = op_from_row(row)

@@ -168,14 +168,12 @@ class Store:
 
     def receive(self, ops: Iterable[Op]) -> int:
         """Apply ops made elsewhere, in one transaction; returns how many were new."""
-        fresh: list[Op] = []
         with self.engine.begin() as conn:
-            for op in ops:
-                if self.log.receive(conn, op) and op.kind in INCIDENT_KINDS:
-                    fresh.append(op)
+            fresh = self.log.receive(conn, list(ops))
             by_entity: dict[str, list[Op]] = {}
             for op in fresh:
-                by_entity.setdefault(op.entity, []).append(op)
+                if op.kind in INCIDENT_KINDS:
+                    by_entity.setdefault(op.entity, []).append(op)
             for entity, entity_ops in by_entity.items():
                 self._fold_in(conn, entity, entity_ops)
         return len(fresh)
