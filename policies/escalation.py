@@ -334,6 +334,8 @@ def _escalation(
         t = taken[cur]
         done = True
     else:
+        if view.status != "triggered":
+            return actions, None  # acknowledged before the first page: nothing to send
         cur, t, done = 0, view.started, False
     exhausted_key = f"exhausted:{view.epoch}"
     for _ in range(10_000):
