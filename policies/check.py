@@ -177,7 +177,7 @@ def _fmt_spans(spans: list[Span], tz_name: str) -> str:
     more = len(spans) - MAX_SPANS_SHOWN
     total = sum(e - s for s, e in spans)
     text = "; ".join(shown) + (f"; +{more} more" if more > 0 else "")
-    return f"{text} {tz_name} (total {format_duration(timedelta(seconds=total))})"
+    return f"{text} (local time {tz_name}; total {format_duration(timedelta(seconds=total))})"
 
 
 class _Coverage:

@@ -17,7 +17,6 @@ from policies import (
     RetriggerStaleAck,
     SlaBreach,
     SlaWarning,
-    UpdateReminder,
     due,
 )
 from policies.escalation import Action

@@ -8,7 +8,7 @@ from policies import PolicySet, sla_clock
 from policies.timeutil import parse_instant
 
 
-def b(text: str):  # noqa: ANN201 - tiny local helper
+def b(text: str):
     return parse_instant(text + " Europe/Berlin")
 
 
