@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from .intervals import Span, intersect, normalize, subtract
 from .models import WEEKDAYS, Calendar, HolidaySpec, Window
-from .timeutil import UTC, local_date_range, wall, zone
+from .timeutil import UTC, local_date_range, wall_ts, zone
 
 
 @lru_cache(maxsize=4096)
@@ -35,14 +35,14 @@ def is_holiday(spec: HolidaySpec | None, d: date) -> bool:
 def window_on(w: Window, d: date, tz_name: str) -> tuple[float, float]:
     """The span of a window that opens on local date d; `to` <= `from` ends the next day."""
     tz = zone(tz_name)
-    s = wall(d, w.start, tz)
+    s = wall_ts(d, w.start, tz)
     if w.end == time.max:
-        e = wall(d + timedelta(days=1), time(0), tz)
+        e = wall_ts(d + timedelta(days=1), time(0), tz)
     elif w.end <= w.start:
-        e = wall(d + timedelta(days=1), w.end, tz)
+        e = wall_ts(d + timedelta(days=1), w.end, tz)
     else:
-        e = wall(d, w.end, tz)
-    return s.timestamp(), e.timestamp()
+        e = wall_ts(d, w.end, tz)
+    return s, e
 
 
 def window_spans(
@@ -76,8 +76,8 @@ def day_spans(
     out: list[Span] = []
     for d in local_date_range(_dt(start), _dt(end), tz):
         if keep(d):
-            s = wall(d, time(0), tz).timestamp()
-            e = wall(d + timedelta(days=1), time(0), tz).timestamp()
+            s = wall_ts(d, time(0), tz)
+            e = wall_ts(d + timedelta(days=1), time(0), tz)
             if e > start and s < end:
                 out.append((max(s, start), min(e, end)))
     return normalize(out)

@@ -67,6 +67,8 @@ class PolicySet:
     source_dir: str = ""
     _logins: dict[str, str] = field(default_factory=dict)
     _digest: str | None = None
+    # Compiled routing table (routing.py), rebuilt when `routes` is replaced.
+    _route_table: Any = None
 
     def __post_init__(self) -> None:
         self.reindex()

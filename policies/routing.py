@@ -26,6 +26,7 @@ from .models import (
     Match,
     Priority,
     PriorityMatrixTable,
+    RepeatRaise,
     Severity,
     Urgency,
     parse_matcher,
@@ -152,7 +153,10 @@ def labels_match(
 
 
 def matches(match: Match, alert: Alert) -> bool:
-    c = _compiled(match)
+    return _matches(_compiled(match), alert)
+
+
+def _matches(c: _Compiled, alert: Alert) -> bool:
     if c.services is not None and not c.services.match(alert.service):
         return False
     if c.severities and alert.severity not in c.severities:
@@ -238,21 +242,21 @@ def route(
     matched: list[str] = []
     raised = False
     severity: Severity = alert.severity
-    for rule in policy_set.routes:
-        if not matches(rule.match, alert):
+    for name, compiled, sets, cont, repeat in _table(policy_set):
+        if not _matches(compiled, alert):
             continue
-        matched.append(rule.name)
-        for name, value in rule.set_:
-            if value is not None and name not in got:
-                got[name] = value
-        if rule.repeat is not None:
-            since = now - rule.repeat.window
+        matched.append(name)
+        for key, value in sets:
+            if key not in got:
+                got[key] = value
+        if repeat is not None:
+            since = now - repeat.window
             count = 1 + sum(1 for t in history if since < t <= now)
-            target = rule.repeat.raise_to
-            if count >= rule.repeat.count and _SEV_RANK[target] < _SEV_RANK[severity]:
+            target = repeat.raise_to
+            if count >= repeat.count and _SEV_RANK[target] < _SEV_RANK[severity]:
                 severity = target
                 raised = True
-        if not rule.continue_:
+        if not cont:
             break
     if "severity" in got and not raised:
         severity = got["severity"]
@@ -287,6 +291,29 @@ def route(
         matched=tuple(matched),
         raised_by_repeat=raised,
     )
+
+
+_Row = tuple[str, _Compiled, tuple[tuple[str, Any], ...], bool, RepeatRaise | None]
+
+
+def _table(ps: PolicySet) -> list[_Row]:
+    """The routes compiled once per policy set (pydantic attribute access is slow)."""
+    cached = ps._route_table
+    if cached is not None and cached[0] is ps.routes and cached[1] == len(ps.routes):
+        rows: list[_Row] = cached[2]
+        return rows
+    rows = [
+        (
+            r.name,
+            _compiled(r.match),
+            tuple((k, v) for k, v in r.set_ if v is not None),
+            r.continue_,
+            r.repeat,
+        )
+        for r in ps.routes
+    ]
+    ps._route_table = (ps.routes, len(ps.routes), rows)
+    return rows
 
 
 def _urgency(value: str, policy: str | None, ps: PolicySet, now: datetime) -> Urgency:

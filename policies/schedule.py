@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from .calendars import day_spans, is_holiday, window_spans
 from .intervals import Span, intersect, normalize, subtract
 from .models import Layer, Schedule
-from .timeutil import UTC, localize, zone
+from .timeutil import UTC, localize_ts, zone
 
 People = tuple[str, ...]
 Seg = tuple[float, float, People]
@@ -83,11 +83,11 @@ def layer_spans(
     a_local = datetime.fromtimestamp(a, tz).replace(tzinfo=None)
     k = max(0, math.floor((a_local - anchor - timedelta(days=1)) / turn))
     until = layer.until()
-    until_ts = localize(until, tz).timestamp() if until is not None else math.inf
+    until_ts = localize_ts(until, tz) if until is not None else math.inf
     raw: list[tuple[float, float, str]] = []
-    h = localize(anchor + k * turn, tz).timestamp()
+    h = localize_ts(anchor + k * turn, tz)
     while h < b and h < until_ts:
-        h2 = localize(anchor + (k + 1) * turn, tz).timestamp()
+        h2 = localize_ts(anchor + (k + 1) * turn, tz)
         e = min(h2, until_ts, b)
         if e > a and e > h:
             raw.append((max(h, a), e, members[k % n]))

@@ -91,8 +91,36 @@ def parse_clock(value: str | time) -> time:
     return time(h, mi, se)
 
 
+_DAY_OFFSETS: dict[tuple[str, date], timedelta | None] = {}
+_MISSING = object()
+
+
+def _day_offset(tz: ZoneInfo, d: date) -> timedelta | None:
+    """The zone's UTC offset if it holds all day long on local date d, else None.
+
+    Memoised: schedules and calendars map thousands of wall times, nearly all
+    on days without a change, where the mapping is a subtraction.
+    """
+    key = (tz.key, d)
+    got = _DAY_OFFSETS.get(key, _MISSING)
+    if got is _MISSING:
+        start = datetime.combine(d, time(0))
+        end = start + timedelta(days=1)
+        offs = {
+            x.replace(tzinfo=tz, fold=f).utcoffset() for x in (start, end) for f in (0, 1)
+        }
+        got = offs.pop() if len(offs) == 1 else None
+        if len(_DAY_OFFSETS) > 500_000:
+            _DAY_OFFSETS.clear()
+        _DAY_OFFSETS[key] = got
+    return got  # type: ignore[return-value]
+
+
 def localize(naive: datetime, tz: ZoneInfo) -> datetime:
     """Map a wall-clock time to a UTC instant by the module's DST rule."""
+    off = _day_offset(tz, naive.date())
+    if off is not None:
+        return (naive - off).replace(tzinfo=UTC)
     first = naive.replace(tzinfo=tz, fold=0)
     off0 = first.utcoffset()
     off1 = naive.replace(tzinfo=tz, fold=1).utcoffset()
@@ -122,6 +150,24 @@ def _transition_before(u0: datetime, tz: ZoneInfo) -> datetime:
         else:
             lo = mid
     return hi
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def localize_ts(naive: datetime, tz: ZoneInfo) -> float:
+    """`localize` as POSIX seconds, without building aware datetimes on the fast path."""
+    off = _day_offset(tz, naive.date())
+    if off is not None:
+        return (naive - _EPOCH - off).total_seconds()
+    return localize(naive, tz).timestamp()
+
+
+def wall_ts(d: date, t: time, tz: ZoneInfo) -> float:
+    """`wall` as POSIX seconds."""
+    if t == time.max:
+        return localize_ts(datetime.combine(d + timedelta(days=1), time(0)), tz)
+    return localize_ts(datetime.combine(d, t), tz)
 
 
 def wall(d: date, t: time, tz: ZoneInfo) -> datetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 from policies import PolicySet, duties, group_on_call
@@ -16,7 +17,7 @@ def test_examples_cover_every_hour_of_every_day_for_a_year(examples: PolicySet) 
     end = datetime(2027, 1, 1, tzinfo=UTC)
     ds = duties(group, start, end)
     assert ds[0].start == start and ds[-1].end == end
-    for a, b in zip(ds, ds[1:], strict=False):
+    for a, b in itertools.pairwise(ds):
         assert a.end == b.start and a.region != b.region
     # every hour of every day has someone on call (schedules included)
     t = start

@@ -57,7 +57,7 @@ continue = true
 [[routes]]
 name = "pay"
 match = { service = ["pay-*", "checkout"], text = "(?i)card|payment" }
-set = { team = "pay", priority = "P3", urgency = "support_hours", dedup_key = "{service}:{labels[alertname]}" }
+set = { team = "pay", priority = "P3", urgency = "support_hours", dedup_key = "{service}:{labels[a]}" }
 
 [[routes]]
 name = "db"
@@ -82,7 +82,7 @@ NOW = parse_instant("2026-12-09 11:00 Europe/Berlin")  # a Wednesday, office hou
 
 def test_first_match_wins_and_continue_fills_the_rest(make_ps: Callable[..., PolicySet]) -> None:
     ps = make_ps(RULES)
-    a = Alert("pay-api", "sev3", "card declined spike", {"alertname": "Declines", "tier": "vip"})
+    a = Alert("pay-api", "sev3", "card declined spike", {"a": "Declines", "tier": "vip"})
     d = route(a, ps, NOW)
     assert d.matched == ("vip", "flap", "pay")
     assert d.priority == "P1"  # the VIP rule set it first; pay's P3 does not override

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
@@ -41,7 +42,7 @@ def test_no_gap_no_overlap_across_dst(tz: str, spring: date, autumn: date, kind:
     got = shifts(sched, start, end)
     assert gaps(sched, start, end) == []
     assert got[0].start == start and got[-1].end == end
-    for a, b in zip(got, got[1:], strict=False):
+    for a, b in itertools.pairwise(got):
         assert a.end == b.start, "consecutive shifts must meet exactly"
         assert a.people != b.people
     assert sum(((s.end - s.start) for s in got), timedelta()) == end - start
@@ -85,7 +86,7 @@ def test_daily_handoff_inside_the_spring_gap_happens_when_clocks_jump() -> None:
     got = shifts(sched, start, start + timedelta(days=4))
     starts = [s.start for s in got]
     assert datetime(2026, 3, 29, 1, 0, tzinfo=UTC) in starts  # 03:00 CEST, the jump
-    after = [s for s in got if s.start.astimezone(z).date() == date(2026, 3, 30)][0]
+    after = next(s for s in got if s.start.astimezone(z).date() == date(2026, 3, 30))
     assert after.start.astimezone(z).time() == time(2, 30)
     assert gaps(sched, start, start + timedelta(days=4)) == []
 
@@ -107,6 +108,6 @@ def test_restriction_windows_meet_without_gap_across_dst(tz: str, spring: date, 
             assert s.start.astimezone(z).hour in (8, 20)
         # the night of the change is an hour shorter (spring) or longer (autumn)
         night_start = datetime.combine(d - timedelta(days=1), time(20), z)
-        n = [s for s in shifts(sched, start, end) if s.start == night_start.astimezone(UTC)][0]
+        n = next(s for s in shifts(sched, start, end) if s.start == night_start.astimezone(UTC))
         assert n.end - n.start == timedelta(hours=11 if d == spring else 13)
         assert on_call(sched, n.start) == ("n",)

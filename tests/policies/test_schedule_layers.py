@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -124,6 +125,6 @@ def test_shifts_merge_across_cache_chunks(make_ps: Callable[..., PolicySet]) -> 
     s = make_ps(SCHED).schedules["s"]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     got = shifts(s, start, start + timedelta(days=365))
-    for a, b in zip(got, got[1:], strict=False):
+    for a, b in itertools.pairwise(got):
         assert a.end <= b.start
         assert not (a.end == b.start and a.people == b.people), "adjacent equal shifts are merged"
