@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from uuid6 import uuid7
 
 from sync.hlc import HLC, Clock
@@ -21,6 +21,22 @@ from sync.tables import LocalSite, OpLogRow, SiteHead
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
 HEADS = SiteHead.__table__  # type: ignore[attr-defined]
 SITES = LocalSite.__table__  # type: ignore[attr-defined]
+# Hot statements are built once, with bound parameters, so SQLAlchemy compiles
+# them once: building a statement per op costs more than SQLite's insert.
+_HEAD_FOR_UPDATE = (
+    select(HEADS.c.seq, HEADS.c.hash, HEADS.c.hlc)
+    .where(HEADS.c.site == bindparam("b_site")).with_for_update()
+)
+_UPDATE_HEAD = HEADS.update().where(HEADS.c.site == bindparam("b_site"))
+_INSERT_HEAD = HEADS.insert()
+_INSERT_OP = OPS.insert()
+_HELD_IDS = select(OPS.c.op_id, OPS.c.hash).where(OPS.c.op_id.in_(bindparam("b_ids", expanding=True)))
+_HELD_SEQS = select(OPS.c.seq, OPS.c.hash).where(
+    OPS.c.site == bindparam("b_site"), OPS.c.seq.in_(bindparam("b_seqs", expanding=True)))
+_FOLLOWING = (
+    select(OPS.c.seq, OPS.c.prev_hash, OPS.c.hash, OPS.c.hlc)
+    .where(OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_seq")).order_by(OPS.c.seq)
+)
 _CHUNK = 500  # ids per IN (...) query: well under every backend's parameter limit
 _OP_COLUMNS = (
     OPS.c.op_id, OPS.c.site, OPS.c.seq, OPS.c.hlc, OPS.c.actor, OPS.c.entity, OPS.c.kind,
@@ -115,11 +131,7 @@ class OpLog:
 
     def append_many(self, conn: Connection, drafts: Sequence[Draft]) -> list[Op]:
         """Record local ops; the head row is locked so concurrent writers serialise."""
-        head = conn.execute(
-            select(HEADS.c.seq, HEADS.c.hash, HEADS.c.hlc)
-            .where(HEADS.c.site == self.site)
-            .with_for_update()
-        ).one()
+        head = conn.execute(_HEAD_FOR_UPDATE, {"b_site": self.site}).one()
         if head.hlc:
             self.clock.observe(HLC.decode(head.hlc))
         seq, prev = head.seq, head.hash
@@ -135,11 +147,9 @@ class OpLog:
                           payload, draft.schema, prev, digest))
             prev = digest
         if ops:
-            conn.execute(OPS.insert(), [_row_values(op) for op in ops])
-            conn.execute(
-                HEADS.update().where(HEADS.c.site == self.site)
-                .values(seq=seq, hash=prev, hlc=ops[-1].hlc)
-            )
+            conn.execute(_INSERT_OP, [_row_values(op) for op in ops])
+            conn.execute(_UPDATE_HEAD, {"b_site": self.site, "seq": seq, "hash": prev,
+                                        "hlc": ops[-1].hlc})
         return ops
 
     def receive(self, conn: Connection, ops: Sequence[Op]) -> list[Op]:
@@ -160,8 +170,7 @@ class OpLog:
         held: set[str] = set()
         ids = list(batch)
         for start in range(0, len(ids), _CHUNK):
-            for row in conn.execute(select(OPS.c.op_id, OPS.c.hash)
-                                    .where(OPS.c.op_id.in_(ids[start:start + _CHUNK]))):
+            for row in conn.execute(_HELD_IDS, {"b_ids": ids[start:start + _CHUNK]}):
                 if row.hash != batch[row.op_id].hash:
                     raise _equivocation(batch[row.op_id])
                 held.add(row.op_id)
@@ -170,33 +179,28 @@ class OpLog:
             by_site.setdefault(site, []).append(seq)
         for site, seqs in by_site.items():
             for start in range(0, len(seqs), _CHUNK):
-                for row in conn.execute(
-                    select(OPS.c.seq, OPS.c.hash)
-                    .where(OPS.c.site == site, OPS.c.seq.in_(seqs[start:start + _CHUNK]))
-                ):
+                chunk = {"b_site": site, "b_seqs": seqs[start:start + _CHUNK]}
+                for row in conn.execute(_HELD_SEQS, chunk):
                     if row.hash != slots[(site, row.seq)].hash:
                         raise _equivocation(slots[(site, row.seq)])
         new = [op for op in batch.values() if op.op_id not in held]
         if not new:
             return []
         self.clock.receive(max(HLC.decode(op.hlc) for op in new))
-        conn.execute(OPS.insert(), [_row_values(op) for op in new])
+        conn.execute(_INSERT_OP, [_row_values(op) for op in new])
         for site in sorted({op.site for op in new}):
             self._advance_head(conn, site)
         return new
 
     def _advance_head(self, conn: Connection, site: str) -> None:
-        head = conn.execute(select(HEADS).where(HEADS.c.site == site).with_for_update()).first()
+        head = conn.execute(_HEAD_FOR_UPDATE, {"b_site": site}).first()
         if head is None:
-            conn.execute(HEADS.insert().values(site=site, seq=0, hash=GENESIS_HASH, hlc=""))
+            conn.execute(_INSERT_HEAD, {"site": site, "seq": 0, "hash": GENESIS_HASH, "hlc": ""})
             seq, digest, hlc = 0, GENESIS_HASH, ""
         else:
             seq, digest, hlc = head.seq, head.hash, head.hlc
         start = seq
-        following = conn.execute(
-            select(OPS.c.seq, OPS.c.prev_hash, OPS.c.hash, OPS.c.hlc)
-            .where(OPS.c.site == site, OPS.c.seq > seq).order_by(OPS.c.seq)
-        )
+        following = conn.execute(_FOLLOWING, {"b_site": site, "b_seq": seq})
         for row in following:
             if row.seq != seq + 1:
                 break
@@ -207,15 +211,47 @@ class OpLog:
                 )
             seq, digest, hlc = row.seq, row.hash, row.hlc
         if seq != start:
-            conn.execute(HEADS.update().where(HEADS.c.site == site).values(seq=seq, hash=digest, hlc=hlc))
+            conn.execute(_UPDATE_HEAD, {"b_site": site, "seq": seq, "hash": digest, "hlc": hlc})
+
+
+_ENTITY_OPS = (
+    select(*_OP_COLUMNS).where(OPS.c.entity == bindparam("b_entity"))
+    .order_by(OPS.c.hlc, OPS.c.site, OPS.c.seq)
+)
 
 
 def ops_for_entity(conn: Connection, entity: str) -> list[Op]:
-    rows = conn.execute(
-        select(*_OP_COLUMNS).where(OPS.c.entity == entity)
-        .order_by(OPS.c.hlc, OPS.c.site, OPS.c.seq)
-    )
+    rows = conn.execute(_ENTITY_OPS, {"b_entity": entity})
     return [op_from_row(row) for row in rows]
+
+
+_ENTITIES_OPS = (
+    select(*_OP_COLUMNS).where(OPS.c.entity.in_(bindparam("b_entities", expanding=True)))
+    .order_by(OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq)
+)
+
+
+def ops_for_entities(conn: Connection, entities: Sequence[str]) -> dict[str, list[Op]]:
+    """The ops of several entities, each list in fold order."""
+    found: dict[str, list[Op]] = {entity: [] for entity in entities}
+    for start in range(0, len(entities), _CHUNK):
+        for row in conn.execute(_ENTITIES_OPS, {"b_entities": list(entities[start:start + _CHUNK])}):
+            found[row.entity].append(op_from_row(row))
+    return found
+
+
+_COUNT_BY_ENTITY = (
+    select(OPS.c.entity, func.count()).where(OPS.c.entity.in_(bindparam("b_entities", expanding=True)))
+    .group_by(OPS.c.entity)
+)
+
+
+def count_by_entity(conn: Connection, entities: Sequence[str]) -> dict[str, int]:
+    counts = dict.fromkeys(entities, 0)
+    for start in range(0, len(entities), _CHUNK):
+        chunk = {"b_entities": list(entities[start:start + _CHUNK])}
+        counts.update({entity: n for entity, n in conn.execute(_COUNT_BY_ENTITY, chunk)})
+    return counts
 
 
 def iter_ops_by_entity(conn: Connection) -> Iterator[Op]:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select
 from sqlalchemy.exc import DBAPIError
 
 from console.domain import commands
 from console.domain.commands import Change
-from console.domain.fold import apply, fold, notes, wall_ms
+from console.domain.fold import apply, fold, notes
 from console.domain.state import IncidentState
 from console.domain.vocabulary import Kind, Status
 from console.store import db
-from console.store.projection import incident_values, note_values, state_from_row
+from console.store.projection import state_from_row
+from console.store.projector import ProjectionWriter
 from console.store.tables import Incident, IncidentNote
 from sync import oplog
 from sync.hlc import Clock, wall_clock_ms
@@ -29,6 +30,19 @@ INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 NOTES = IncidentNote.__table__  # type: ignore[attr-defined]
 INCIDENT_KINDS = frozenset(k.value for k in Kind)
 OPEN_STATUSES = (Status.TRIGGERED.value, Status.ACKNOWLEDGED.value)
+# Built once with bound parameters: SQLAlchemy then compiles each only once.
+_BY_ID = select(INCIDENTS).where(INCIDENTS.c.id == bindparam("b_id"))
+_BY_KEY_OR_ID = select(INCIDENTS).where(
+    (INCIDENTS.c.key == bindparam("b_key")) | (INCIDENTS.c.id == bindparam("b_id")))
+_OPEN_BY_DEDUP = (
+    select(INCIDENTS)
+    .where(INCIDENTS.c.dedup_key == bindparam("b_dedup"), INCIDENTS.c.status.in_(OPEN_STATUSES))
+    .order_by(INCIDENTS.c.created_at).limit(1)
+)
+_LAST_NUMBER = select(func.coalesce(func.max(INCIDENTS.c.key_number), 0)).where(
+    INCIDENTS.c.origin_site == bindparam("b_site"))
+_BY_IDS = select(INCIDENTS).where(INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
+_CHUNK = 500
 _SITE_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 
 
@@ -118,27 +132,20 @@ class Store:
         """Open an incident, or retrigger the open one that has this dedup key."""
         with self.engine.begin() as conn:
             if dedup_key:
-                row = conn.execute(
-                    select(INCIDENTS).where(
-                        INCIDENTS.c.dedup_key == dedup_key, INCIDENTS.c.status.in_(OPEN_STATUSES)
-                    ).order_by(INCIDENTS.c.created_at).limit(1)
-                ).first()
+                row = conn.execute(_OPEN_BY_DEDUP, {"b_dedup": dedup_key}).first()
                 if row is not None:
                     state = state_from_row(row)
-                    self._record(conn, actor, state.id, [commands.retrigger(state, title)], state)
-                    return Triggered(self._load(conn, state.id), created=False)
-            number = 1 + int(conn.execute(
-                select(func.coalesce(func.max(INCIDENTS.c.key_number), 0))
-                .where(INCIDENTS.c.origin_site == self.site.site)
-            ).scalar_one())
+                    change = commands.retrigger(state, title)
+                    return Triggered(
+                        self._record(conn, actor, state.id, [change], state, row._mapping), False)
+            number = 1 + int(conn.execute(_LAST_NUMBER, {"b_site": self.site.site}).scalar_one())
             change = commands.trigger(
                 key=f"{self.site.name}-{number}", key_number=number, title=title,
                 service=service, severity=severity, priority=priority, team=team,
                 policy=policy, dedup_key=dedup_key, labels=labels,
             )
-            entity = oplog.new_op_id()
-            self._record(conn, actor, entity, [change], None)
-            return Triggered(self._load(conn, entity), created=True)
+            return Triggered(
+                self._record(conn, actor, oplog.new_op_id(), [change], None, None), True)
 
     def act(
         self, key: str, actor: str, decide: Callable[[IncidentState], Change | Sequence[Change]],
@@ -148,23 +155,25 @@ class Store:
         `decide` raises `IllegalTransition` to refuse; then nothing is written.
         """
         with self.engine.begin() as conn:
-            state = self._find(conn, key)
+            row = self._row(conn, key)
+            state = state_from_row(row)
             decided = decide(state)
             changes = [decided] if isinstance(decided, Change) else list(decided)
-            self._record(conn, actor, state.id, changes, state)
-            return self._load(conn, state.id)
+            return self._record(conn, actor, state.id, changes, state, row._mapping)
 
     def _record(self, conn: Connection, actor: str, entity: str, changes: Sequence[Change],
-                state: IncidentState | None) -> list[Op]:
+                state: IncidentState | None, before: Mapping[Any, Any] | None) -> IncidentState:
         ops = self.log.append_many(
             conn, [Draft(actor, entity, c.kind.value, c.payload) for c in changes]
         )
         # Local ops sort after everything this store holds, so they fold incrementally.
-        exists = state is not None
         for op in ops:
             state = apply(state, op)
-        self._write(conn, state, ops, exists=exists)
-        return ops
+        assert state is not None  # the first local op of an incident is its trigger
+        writer = ProjectionWriter(conn)
+        writer.put(state, before, ops)
+        writer.flush()
+        return state
 
     def receive(self, ops: Iterable[Op]) -> int:
         """Apply ops made elsewhere, in one transaction; returns how many were new."""
@@ -174,74 +183,68 @@ class Store:
             for op in fresh:
                 if op.kind in INCIDENT_KINDS:
                     by_entity.setdefault(op.entity, []).append(op)
-            for entity, entity_ops in by_entity.items():
-                self._fold_in(conn, entity, entity_ops)
+            self._fold_in(conn, by_entity)
         return len(fresh)
 
-    def _fold_in(self, conn: Connection, entity: str, ops: list[Op]) -> None:
-        row = conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == entity)).first()
-        ops.sort(key=lambda o: o.sort_key)
-        if row is None:
-            if any(op.kind == Kind.TRIGGER for op in ops):
-                self._refold(conn, entity)
-            return
-        state: IncidentState | None = state_from_row(row)
-        assert state is not None
-        if ops[0].sort_key < state.last:  # a late op: its incident folds again from the log
-            self._refold(conn, entity)
-            return
-        for op in ops:
-            state = apply(state, op)
-        self._write(conn, state, ops, exists=True)
-
-    def _refold(self, conn: Connection, entity: str) -> IncidentState | None:
-        ops = oplog.ops_for_entity(conn, entity)
-        state = fold(ops)
-        conn.execute(delete(NOTES).where(NOTES.c.incident_id == entity))
-        exists = conn.execute(select(INCIDENTS.c.id).where(INCIDENTS.c.id == entity)).first()
-        self._write(conn, state, notes(ops), exists=exists is not None)
-        return state
-
-    def _write(self, conn: Connection, state: IncidentState | None, ops: Sequence[Op],
-               *, exists: bool) -> None:
-        if state is None:
-            return
-        values = incident_values(state)
-        if exists:
-            conn.execute(INCIDENTS.update().where(INCIDENTS.c.id == state.id).values(**values))
-        else:
-            conn.execute(INCIDENTS.insert().values(**values))
-        new_notes = [note_values(op, wall_ms(op.hlc)) for op in ops if op.kind == Kind.NOTE]
-        if new_notes:
-            conn.execute(NOTES.insert(), new_notes)
+    def _fold_in(self, conn: Connection, by_entity: dict[str, list[Op]]) -> None:
+        ids = list(by_entity)
+        rows: dict[str, Mapping[Any, Any]] = {
+            row.id: row._mapping for start in range(0, len(ids), _CHUNK)
+            for row in conn.execute(_BY_IDS, {"b_ids": ids[start:start + _CHUNK]})}
+        writer = ProjectionWriter(conn)
+        refold: list[tuple[str, Mapping[Any, Any] | None]] = []
+        for entity, ops in by_entity.items():
+            ops.sort(key=lambda o: o.sort_key)
+            row = rows.get(entity)
+            if row is None:
+                if any(op.kind == Kind.TRIGGER for op in ops):
+                    refold.append((entity, None))
+                continue
+            state: IncidentState | None = state_from_row(row)
+            assert state is not None
+            if ops[0].sort_key < state.last:  # a late op: its incident folds again from the log
+                refold.append((entity, row))
+                continue
+            for op in ops:
+                state = apply(state, op)
+            assert state is not None
+            writer.put(state, row, ops)
+        if refold:
+            # A new incident whose ops all came in this batch folds from them alone.
+            held = oplog.count_by_entity(conn, [entity for entity, _ in refold])
+            whole = {e for e, row in refold if row is None and held[e] == len(by_entity[e])}
+            histories = oplog.ops_for_entities(conn, [e for e, _ in refold if e not in whole])
+            histories.update({e: by_entity[e] for e in whole})
+            for entity, row in refold:
+                writer.replace(fold(histories[entity]), row, histories[entity])
+        writer.flush()
 
     def rebuild(self) -> int:
         """Fold every incident again from the op log; returns the number of incidents."""
         count = 0
         with self.engine.begin() as conn:
-            due = {r.id: r.next_due_at for r in conn.execute(
-                select(INCIDENTS.c.id, INCIDENTS.c.next_due_at))}
+            due = [{"b_id": r.id, "next_due_at": r.next_due_at} for r in conn.execute(
+                select(INCIDENTS.c.id, INCIDENTS.c.next_due_at)
+                .where(INCIDENTS.c.next_due_at.is_not(None)))]
             conn.execute(delete(NOTES))
             conn.execute(delete(INCIDENTS))
-            batch: list[Op] = []
-            for op in oplog.iter_ops_by_entity(conn):
-                if batch and op.entity != batch[0].entity:
-                    count += self._rebuild_one(conn, batch, due)
-                    batch = []
-                batch.append(op)
-            if batch:
-                count += self._rebuild_one(conn, batch, due)
+            writer = ProjectionWriter(conn)
+            history: list[Op] = []
+            for op in [*oplog.iter_ops_by_entity(conn), None]:
+                if history and (op is None or op.entity != history[0].entity):
+                    state = fold(history)
+                    if state is not None:
+                        writer.put(state, None, notes(history))
+                        count += 1
+                    history = []
+                    if len(writer.inserts) >= 1000:
+                        writer.flush()
+                if op is not None:
+                    history.append(op)
+            writer.flush()
+            if due:
+                conn.execute(INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), due)
         return count
-
-    def _rebuild_one(self, conn: Connection, ops: list[Op], due: dict[str, Any]) -> int:
-        state = fold(ops)
-        if state is None:
-            return 0
-        self._write(conn, state, notes(ops), exists=False)
-        if due.get(state.id) is not None:
-            conn.execute(INCIDENTS.update().where(INCIDENTS.c.id == state.id)
-                         .values(next_due_at=due[state.id]))
-        return 1
 
     def verify(self) -> list[ChainProblem]:
         with db.reading(self.engine) as conn:
@@ -251,21 +254,13 @@ class Store:
 
     def _row(self, conn: Connection, key: str) -> Any:
         wanted = key.strip()
-        row = conn.execute(
-            select(INCIDENTS).where(
-                (INCIDENTS.c.key == wanted.upper()) | (INCIDENTS.c.id == wanted.lower())
-            )
-        ).first()
+        row = conn.execute(_BY_KEY_OR_ID, {"b_key": wanted.upper(), "b_id": wanted.lower()}).first()
         if row is None:
             raise NotFound(f"no incident {key!r} in this store")
         return row
 
     def _find(self, conn: Connection, key: str) -> IncidentState:
         return state_from_row(self._row(conn, key))
-
-    def _load(self, conn: Connection, entity: str) -> IncidentState:
-        row = conn.execute(select(INCIDENTS).where(INCIDENTS.c.id == entity)).one()
-        return state_from_row(row)
 
     def get(self, key: str) -> IncidentState:
         with db.reading(self.engine) as conn:

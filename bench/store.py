@@ -1,0 +1,198 @@
+"""Store benchmark: op recording, fold, and the open-incident query, beside raw SQLite.
+
+    python bench/store.py            # the full run (about a minute)
+    python bench/store.py --quick    # smaller counts, for a smoke check
+
+Every rate is printed next to the ceiling measured in the same run on the same
+disk (raw sqlite3 inserts of rows the size of our op rows), with the ratio:
+absolute figures drift on shared machines, ratios hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from console.domain import commands
+from console.domain.fold import fold
+from console.store.store import Store
+from sync.hlc import HLC
+from sync.ops import GENESIS_HASH, Op, op_hash
+
+T0 = 1_795_000_000_000
+
+
+def line(what: str, figure: str, ceiling: str = "", ratio: float | None = None,
+         target: str = "") -> None:
+    parts = [f"{what:<46}: {figure}"]
+    if ceiling:
+        parts.append(ceiling)
+    if ratio is not None:
+        parts.append(f"ratio {ratio:.2f}")
+    if target:
+        parts.append(f"target {target}")
+    print(" | ".join(parts), flush=True)
+
+
+class RemoteSite:
+    """Ops as another console would send them: hashed, chained, stamped 1 ms apart."""
+
+    def __init__(self) -> None:
+        self.site = uuid.uuid4().hex
+        self.seq = 0
+        self.tip = GENESIS_HASH
+        self.clock = T0
+
+    def op(self, entity: str, kind: str, payload: dict[str, object]) -> Op:
+        self.seq += 1
+        self.clock += 1
+        op_id, hlc, prev = str(uuid.uuid4()), HLC(self.clock).encode(), self.tip
+        self.tip = op_hash(op_id, self.site, self.seq, hlc, "bench", entity, kind, payload, 1, prev)
+        return Op(op_id, self.site, self.seq, hlc, "bench", entity, kind, payload, 1, prev, self.tip)
+
+
+def raw_ceiling(path: Path, count: int, row_bytes: int, per_txn: int) -> float:
+    """sqlite3 itself: WAL, synchronous=FULL, rows of `row_bytes`, `per_txn` per commit."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id TEXT PRIMARY KEY, site TEXT, seq INTEGER, body TEXT)")
+    body = "x" * max(0, row_bytes - 80)
+    site = uuid.uuid4().hex
+    start = time.perf_counter()
+    for first in range(0, count, per_txn):
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                         [(str(uuid.uuid4()), site, n, body) for n in range(first, first + per_txn)])
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return count / elapsed
+
+
+def op_row_bytes(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(
+            "SELECT avg(length(op_id) + length(site) + 8 + length(hlc) + length(actor) + "
+            "length(entity) + length(kind) + length(payload) + 4 + length(prev_hash) + length(hash))"
+            " FROM op_log").fetchone()[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller counts")
+    args = parser.parse_args()
+    singles = 500 if args.quick else 3000
+    batched = 20_000 if args.quick else 100_000
+    total = 10_000 if args.quick else 100_000
+    open_count = 200 if args.quick else 2_000
+    tmp = Path(tempfile.mkdtemp(prefix="sunrelay-bench-"))
+    print(f"# bench/store.py on {os.cpu_count()} cores, store in {tmp}")
+
+    # -- single-op transactions: a note per commit, through the whole write path
+    store = Store.open(f"sqlite:///{tmp / 'single.db'}", site_name="JKT")
+    key = store.trigger("bench", title="warm-up", service="svc", severity="sev2").state.key
+    for _ in range(50):
+        store.act(key, "bench", lambda s: commands.note(s, "warm up the caches"))
+    start = time.perf_counter()
+    for n in range(singles):
+        store.act(key, "bench", lambda s, n=n: commands.note(s, f"checked dashboards, step {n}"))
+    single_rate = singles / (time.perf_counter() - start)
+    store.close()
+    row_bytes = op_row_bytes(tmp / "single.db")
+    raw_single = raw_ceiling(tmp / "raw1.db", singles, row_bytes, 1)
+    line("ops recorded, 1 op per transaction (FULL)", f"{single_rate:,.0f} ops/s",
+         f"raw sqlite3 {raw_single:,.0f} rows/s ({row_bytes} B rows)", single_rate / raw_single,
+         ">= 5,000 ops/s or ratio >= 0.70")
+
+    # -- batched: local ops, 500 per transaction; remote ops, 500 per sync batch
+    store = Store.open(f"sqlite:///{tmp / 'batch.db'}", site_name="JKT")
+    key = store.trigger("bench", title="batch", service="svc", severity="sev2").state.key
+    per_txn = 500
+    start = time.perf_counter()
+    for first in range(0, batched, per_txn):
+        store.act(key, "bench", lambda s, f=first: [commands.note(s, f"step {f + i}")
+                                                    for i in range(per_txn)])
+    local_rate = batched / (time.perf_counter() - start)
+    raw_batch = raw_ceiling(tmp / "rawb.db", batched, row_bytes, per_txn)
+    line(f"ops recorded, local, {per_txn} per transaction", f"{local_rate:,.0f} ops/s",
+         f"raw sqlite3 {raw_batch:,.0f} rows/s", local_rate / raw_batch, ">= 50,000 ops/s")
+
+    make = RemoteSite().op
+    incidents = [str(uuid.uuid4()) for _ in range(total)]
+    remote: list[Op] = []
+    for n, entity in enumerate(incidents, 1):
+        remote.append(make(entity, "trigger", {
+            "key": f"BER-{n}", "key_number": n, "title": f"Checkout latency above SLO #{n}",
+            "service": f"svc-{n % 40}", "severity": f"sev{1 + n % 4}", "stage": "new",
+            "labels": {"region": "ber", "tier": "vip" if n % 7 == 0 else "std"}}))
+    for entity in incidents[open_count:]:
+        remote.append(make(entity, "resolve", {"epoch": 0}))
+    start = time.perf_counter()
+    for first in range(0, len(remote), per_txn):
+        store.receive(remote[first:first + per_txn])
+    remote_rate = len(remote) / (time.perf_counter() - start)
+    line(f"ops received, remote, {per_txn} per batch (+fold)", f"{remote_rate:,.0f} ops/s",
+         f"raw sqlite3 {raw_batch:,.0f} rows/s", remote_rate / raw_batch, ">= 50,000 ops/s")
+
+    # -- fold of an incident with 1,000 ops
+    make = RemoteSite().op
+    entity = str(uuid.uuid4())
+    history = [make(entity, "trigger", {"key": "NYC-1", "key_number": 1, "title": "t",
+                                        "service": "s", "severity": "sev2", "labels": {}})]
+    kinds = [("note", {"text": "looked at it"}), ("retrigger", {}),
+             ("escalate", {"epoch": 0, "loop": 0, "level": 2, "reason": "timeout"}),
+             ("set_stage", {"stage": "triage", "supersedes": []})]
+    for n in range(999):
+        kind, payload = kinds[n % len(kinds)]
+        history.append(make(entity, kind, payload))
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        fold(history)
+        times.append(time.perf_counter() - start)
+    line("fold of one incident with 1,000 ops", f"{statistics.median(times) * 1000:.2f} ms (median of 20)")
+
+    # -- the open-incident query and the whole `list` command
+    store.close()
+    store = Store.open(f"sqlite:///{tmp / 'batch.db'}")
+    query_times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        rows = store.incidents()
+        query_times.append(time.perf_counter() - start)
+    assert len(rows) == open_count + 1, len(rows)
+    store.close()
+    line(f"open incidents query ({open_count + 1:,} open of {total + 1:,})",
+         f"{statistics.median(query_times) * 1000:.1f} ms (median of 20)", target="< 50 ms")
+    env = {**os.environ, "SUNRELAY_DB": str(tmp / "batch.db")}
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "console", "list", "--json"], env=env,
+                              capture_output=True, check=True)
+        runs.append(time.perf_counter() - start)
+    assert len(json.loads(done.stdout)["incidents"]) == open_count + 1
+    startup = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        startup.append(time.perf_counter() - start)
+    line("`sunrelay list --json`, whole command", f"{statistics.median(runs) * 1000:.0f} ms "
+         "(median of 5)", f"bare python start {statistics.median(startup) * 1000:.0f} ms",
+         target="< 1 s")
+
+
+if __name__ == "__main__":
+    main()
