@@ -67,3 +67,25 @@ def test_reload_keeps_last_good_set_on_a_broken_file(
     assert fixed.in_force is not None and "t" in fixed.in_force.teams
     assert fixed.in_force.digest != good.digest  # type: ignore[union-attr]
     assert any(p.endswith("teams.toml") for p in fixed.changed)
+
+
+def test_awatch_yields_initial_then_change(tmp_path: Path) -> None:
+    import asyncio
+
+    from policies import awatch
+
+    (tmp_path / "people.toml").write_text(PEOPLE)
+
+    async def scenario() -> tuple[ReloadResult, ReloadResult]:
+        stop = threading.Event()
+        gen = awatch(tmp_path, stop_event=stop, debounce_ms=50)
+        first = await asyncio.wait_for(gen.__anext__(), WAIT)
+        (tmp_path / "people.toml").write_text("[[people]\n")
+        second = await asyncio.wait_for(gen.__anext__(), WAIT)
+        stop.set()
+        await gen.aclose()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first.ok and not second.ok and second.in_force is first.policy_set
+    assert second.problems[0].line == 1 and "TOML syntax" in second.problems[0].message
