@@ -56,21 +56,31 @@ def watch(
     yield_initial: bool = True,
     force_polling: bool | None = None,
 ) -> Iterator[ReloadResult]:
-    """Yield the initial load, then one result per batch of *.toml changes."""
+    """Yield the initial load, then one result per batch of *.toml changes.
+
+    The watcher is running before the initial load, so an edit made right
+    after it is never missed.
+    """
     last: PolicySet | None = None
-    if yield_initial:
-        first = reload(directory, None)
-        last = first.in_force
-        yield first
+    started = False
     for changes in watchfiles.watch(
         directory,
         watch_filter=_toml_only,
         stop_event=stop_event,
         debounce=debounce_ms,
         force_polling=force_polling,
-        rust_timeout=500,
-        yield_on_timeout=False,
+        rust_timeout=200,
+        yield_on_timeout=True,
     ):
+        if not started:
+            started = True
+            first = reload(directory, None)
+            last = first.in_force
+            if yield_initial:
+                yield first
+            continue  # the initial load already reflects any changes seen so far
+        if not changes:
+            continue
         res = reload(directory, last, tuple(sorted(p for _, p in changes)))
         last = res.in_force
         yield res
@@ -86,17 +96,25 @@ async def awatch(
 ) -> AsyncIterator[ReloadResult]:
     """The asyncio twin of `watch`, for the console's event loop."""
     last: PolicySet | None = None
-    if yield_initial:
-        first = reload(directory, None)
-        last = first.in_force
-        yield first
+    started = False
     async for changes in watchfiles.awatch(
         directory,
         watch_filter=_toml_only,
         stop_event=stop_event,
         debounce=debounce_ms,
         force_polling=force_polling,
+        rust_timeout=200,
+        yield_on_timeout=True,
     ):
+        if not started:
+            started = True
+            first = reload(directory, None)
+            last = first.in_force
+            if yield_initial:
+                yield first
+            continue  # the initial load already reflects any changes seen so far
+        if not changes:
+            continue
         res = reload(directory, last, tuple(sorted(p for _, p in changes)))
         last = res.in_force
         yield res
