@@ -7,6 +7,7 @@ console should use after every event.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -94,27 +95,15 @@ async def awatch(
     yield_initial: bool = True,
     force_polling: bool | None = None,
 ) -> AsyncIterator[ReloadResult]:
-    """The asyncio twin of `watch`, for the console's event loop."""
-    last: PolicySet | None = None
-    started = False
-    async for changes in watchfiles.awatch(
-        directory,
-        watch_filter=_toml_only,
-        stop_event=stop_event,
-        debounce=debounce_ms,
-        force_polling=force_polling,
-        rust_timeout=200,
-        yield_on_timeout=True,
-    ):
-        if not started:
-            started = True
-            first = reload(directory, None)
-            last = first.in_force
-            if yield_initial:
-                yield first
-            continue  # the initial load already reflects any changes seen so far
-        if not changes:
-            continue
-        res = reload(directory, last, tuple(sorted(p for _, p in changes)))
-        last = res.in_force
-        yield res
+    """`watch` for the console's event loop: the blocking watcher runs in a worker
+    thread, so both share one implementation. Closing this generator stops it."""
+    stop = stop_event or threading.Event()
+    results = watch(directory, stop_event=stop, debounce_ms=debounce_ms,
+                    yield_initial=yield_initial, force_polling=force_polling)
+    done = object()
+    try:
+        while (item := await asyncio.to_thread(next, results, done)) is not done:
+            assert isinstance(item, ReloadResult)
+            yield item
+    finally:
+        stop.set()  # the worker's watcher notices within its 200 ms step and ends
