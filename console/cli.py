@@ -266,5 +266,20 @@ def verify(db: DbOpt = None) -> None:
     print(f"op log intact: {count} ops")
 
 
+POLICY_COMMANDS = ("policies", "who")
+
+
+def mount_policy_tools() -> None:
+    from console import policies_cli
+
+    app.add_typer(policies_cli.app, name="policies")
+    app.command("who")(policies_cli.who)
+
+
 def main() -> None:
+    # The policy tools load the whole policy language (pydantic models, holiday
+    # calendars): a fifth of a second that incident commands should not pay.
+    first = sys.argv[1] if len(sys.argv) > 1 else "--help"
+    if first in (*POLICY_COMMANDS, "--help", "-h"):
+        mount_policy_tools()
     app()
