@@ -163,3 +163,12 @@ def test_db_upgrade_rebuild_verify(cli: Cli) -> None:
     assert done.returncode == 1
     assert "seq 2: altered: content does not match its hash" in done.stderr
     assert "op log damaged: 1 problem(s) in 2 ops" in done.stderr
+
+
+def test_the_policy_tools_are_mounted_on_sunrelay(cli: Cli) -> None:
+    env = {"XDG_DATA_HOME": str(cli.db.parent / "xdg")}  # no user policies: the examples
+    checked = cli.run("policies", "check", **env)
+    assert "0 error(s), 0 warning(s)" in checked.stdout
+    who = cli.run("who", "--at", "2026-12-06 03:00 Asia/Jakarta", **env).stdout
+    assert "follow-the-sun sre" in who
+    assert "policies" in cli.run("--help").stdout
