@@ -8,6 +8,7 @@ from typing import Any
 from console.domain.fold import wall_ms
 from console.domain.timeline import describe
 from console.store.projection import ms_to_dt, state_from_row
+from console.store.store import IncidentRow
 from console.store.tables import Incident, IncidentNote
 from sync.ops import Op
 
@@ -20,7 +21,7 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def incident_json(row: Incident) -> dict[str, Any]:
+def incident_json(row: Incident | IncidentRow) -> dict[str, Any]:
     return {
         "key": row.key, "id": row.id, "title": row.title, "service": row.service,
         "severity": row.severity, "priority": row.priority, "status": row.status,
@@ -61,7 +62,7 @@ def age(since: datetime, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def table(rows: list[Incident], now: datetime) -> str:
+def table(rows: list[IncidentRow], now: datetime) -> str:
     if not rows:
         return "no incidents"
     header = ("KEY", "SEV", "PRI", "STATUS", "AGE", "LVL", "N", "SERVICE", "TITLE")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, select
 from sqlalchemy.exc import DBAPIError
 
 from console.domain import commands
@@ -43,6 +43,9 @@ _LAST_NUMBER = select(func.coalesce(func.max(INCIDENTS.c.key_number), 0)).where(
     INCIDENTS.c.origin_site == bindparam("b_site"))
 _BY_IDS = select(INCIDENTS).where(INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
 _CHUNK = 500
+_LIST_COLUMNS = [column for column in INCIDENTS.c if column.name != "fold_state"]
+# A row of `Store.incidents`: every `Incident` column as an attribute but `fold_state`.
+IncidentRow = Row[Any]
 _SITE_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 
 
@@ -271,9 +274,13 @@ class Store:
         with db.reading(self.engine) as conn:
             return Incident.model_construct(**self._row(conn, key)._mapping)
 
-    def incidents(self, *, status: str = "open", limit: int | None = None) -> list[Incident]:
-        """Open incidents most severe first (then oldest), or all of them newest first."""
-        query = select(INCIDENTS)
+    def incidents(self, *, status: str = "open", limit: int | None = None) -> list[IncidentRow]:
+        """Open incidents most severe first (then oldest), or all of them newest first.
+
+        Plain rows without the fold's bookkeeping: a queue of thousands is read
+        often, and building a model per row would cost more than the query.
+        """
+        query = select(*_LIST_COLUMNS)
         if status == "open":
             query = query.where(INCIDENTS.c.status.in_(OPEN_STATUSES)).order_by(
                 INCIDENTS.c.severity, INCIDENTS.c.created_at)
@@ -282,7 +289,7 @@ class Store:
         if limit is not None:
             query = query.limit(limit)
         with db.reading(self.engine) as conn:
-            return [Incident.model_construct(**row._mapping) for row in conn.execute(query)]
+            return list(conn.execute(query))
 
     def notes(self, incident_id: str) -> list[IncidentNote]:
         with db.reading(self.engine) as conn:
