@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,64 @@ def check_site_name(name: str) -> str:
     return upper
 
 
+class Writes:
+    """The writes of one transaction (`Store.writing`).
+
+    A refused action (`IllegalTransition`, `NotFound`, `VocabularyError`) raises
+    before anything is written, so a caller batching many requests may catch it
+    and carry on with the rest of the batch.
+    """
+
+    def __init__(self, store: Store, conn: Connection) -> None:
+        self.store = store
+        self.conn = conn
+
+    def trigger(
+        self, actor: str, *, title: str, service: str, severity: str,
+        dedup_key: str | None = None, labels: dict[str, str] | None = None,
+        priority: str | None = None, team: str | None = None, policy: str | None = None,
+    ) -> Triggered:
+        """Open an incident, or retrigger the open one that has this dedup key."""
+        if dedup_key:
+            row = self.conn.execute(_OPEN_BY_DEDUP, {"b_dedup": dedup_key}).first()
+            if row is not None:
+                state = state_from_row(row)
+                change = commands.retrigger(state, title)
+                return Triggered(self._record(actor, state.id, [change], state, row._mapping), False)
+        site = self.store.site
+        number = 1 + int(self.conn.execute(_LAST_NUMBER, {"b_site": site.site}).scalar_one())
+        change = commands.trigger(
+            key=f"{site.name}-{number}", key_number=number, title=title, service=service,
+            severity=severity, priority=priority, team=team, policy=policy,
+            dedup_key=dedup_key, labels=labels,
+        )
+        return Triggered(self._record(actor, oplog.new_op_id(), [change], None, None), True)
+
+    def act(
+        self, key: str, actor: str, decide: Callable[[IncidentState], Change | Sequence[Change]],
+    ) -> IncidentState:
+        """Decide on the incident as it stands now, and record the decision."""
+        row = self.store._row(self.conn, key)
+        state = state_from_row(row)
+        decided = decide(state)
+        changes = [decided] if isinstance(decided, Change) else list(decided)
+        return self._record(actor, state.id, changes, state, row._mapping)
+
+    def _record(self, actor: str, entity: str, changes: Sequence[Change],
+                state: IncidentState | None, before: Mapping[Any, Any] | None) -> IncidentState:
+        ops = self.store.log.append_many(
+            self.conn, [Draft(actor, entity, c.kind.value, c.payload) for c in changes]
+        )
+        # Local ops sort after everything this store holds, so they fold incrementally.
+        for op in ops:
+            state = apply(state, op)
+        assert state is not None  # the first local op of an incident is its trigger
+        writer = ProjectionWriter(self.conn)
+        writer.put(state, before, ops)
+        writer.flush()
+        return state
+
+
 class Store:
     """One open store. Writes are serialised per store (SQLite's write lock, or
     a row lock on this site's chain head in PostgreSQL), so several processes
@@ -127,28 +186,22 @@ class Store:
 
     # -- writing -------------------------------------------------------------
 
+    @contextmanager
+    def writing(self) -> Iterator[Writes]:
+        """One transaction for many writes: group commit for concurrent requests."""
+        with self.engine.begin() as conn:
+            yield Writes(self, conn)
+
     def trigger(
         self, actor: str, *, title: str, service: str, severity: str,
         dedup_key: str | None = None, labels: dict[str, str] | None = None,
         priority: str | None = None, team: str | None = None, policy: str | None = None,
     ) -> Triggered:
         """Open an incident, or retrigger the open one that has this dedup key."""
-        with self.engine.begin() as conn:
-            if dedup_key:
-                row = conn.execute(_OPEN_BY_DEDUP, {"b_dedup": dedup_key}).first()
-                if row is not None:
-                    state = state_from_row(row)
-                    change = commands.retrigger(state, title)
-                    return Triggered(
-                        self._record(conn, actor, state.id, [change], state, row._mapping), False)
-            number = 1 + int(conn.execute(_LAST_NUMBER, {"b_site": self.site.site}).scalar_one())
-            change = commands.trigger(
-                key=f"{self.site.name}-{number}", key_number=number, title=title,
-                service=service, severity=severity, priority=priority, team=team,
-                policy=policy, dedup_key=dedup_key, labels=labels,
-            )
-            return Triggered(
-                self._record(conn, actor, oplog.new_op_id(), [change], None, None), True)
+        with self.writing() as writes:
+            return writes.trigger(actor, title=title, service=service, severity=severity,
+                                  dedup_key=dedup_key, labels=labels, priority=priority,
+                                  team=team, policy=policy)
 
     def act(
         self, key: str, actor: str, decide: Callable[[IncidentState], Change | Sequence[Change]],
@@ -157,26 +210,8 @@ class Store:
 
         `decide` raises `IllegalTransition` to refuse; then nothing is written.
         """
-        with self.engine.begin() as conn:
-            row = self._row(conn, key)
-            state = state_from_row(row)
-            decided = decide(state)
-            changes = [decided] if isinstance(decided, Change) else list(decided)
-            return self._record(conn, actor, state.id, changes, state, row._mapping)
-
-    def _record(self, conn: Connection, actor: str, entity: str, changes: Sequence[Change],
-                state: IncidentState | None, before: Mapping[Any, Any] | None) -> IncidentState:
-        ops = self.log.append_many(
-            conn, [Draft(actor, entity, c.kind.value, c.payload) for c in changes]
-        )
-        # Local ops sort after everything this store holds, so they fold incrementally.
-        for op in ops:
-            state = apply(state, op)
-        assert state is not None  # the first local op of an incident is its trigger
-        writer = ProjectionWriter(conn)
-        writer.put(state, before, ops)
-        writer.flush()
-        return state
+        with self.writing() as writes:
+            return writes.act(key, actor, decide)
 
     def receive(self, ops: Iterable[Op]) -> int:
         """Apply ops made elsewhere, in one transaction; returns how many were new."""

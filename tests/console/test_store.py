@@ -59,6 +59,22 @@ def test_lifecycle_and_illegal_transitions_change_nothing(store: Store) -> None:
     assert (reopened.status.value, reopened.epoch, reopened.acknowledged_at) == ("triggered", 1, None)
 
 
+def test_one_transaction_carries_many_writes_and_a_refusal_writes_nothing(store: Store) -> None:
+    with store.writing() as writes:
+        for n in range(3):
+            writes.trigger("ingest", title=f"alert {n}", service="api", severity="sev2",
+                           dedup_key=f"fp-{n}")
+        writes.trigger("ingest", title="alert 0 again", service="api", severity="sev2",
+                       dedup_key="fp-0")
+        writes.act("JKT-2", "alice", commands.ack)
+        with pytest.raises(IllegalTransition):
+            writes.act("JKT-2", "bob", commands.ack)
+    assert [(i.key, i.alert_count, i.status) for i in store.incidents()] == [
+        ("JKT-1", 2, "triggered"), ("JKT-2", 1, "acknowledged"), ("JKT-3", 1, "triggered")]
+    assert store.count_ops() == 5
+    assert store.verify() == []
+
+
 def test_notes_and_timeline_come_back_in_order(store: Store) -> None:
     key = store.trigger("alice", title="queue backlog", service="jobs", severity="sev2").state.key
     for text_ in ("looking", "scaled workers", "draining"):
