@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -162,7 +162,8 @@ def _stack(layers: Sequence[list[tuple[float, float, str]]], a: float, b: float)
     return out
 
 
-def _replace_span(segs: list[Seg], s: float, e: float, inner: list[Seg]) -> list[Seg]:
+def _splice(segs: list[Seg], s: float, e: float, inside: Callable[[Seg], list[Seg]]) -> list[Seg]:
+    """Keep what lies outside [s, e); hand each clipped part inside it to `inside`."""
     out: list[Seg] = []
     for a, b, p in segs:
         if b <= s or a >= e:
@@ -170,8 +171,14 @@ def _replace_span(segs: list[Seg], s: float, e: float, inner: list[Seg]) -> list
             continue
         if a < s:
             out.append((a, s, p))
+        out.extend(inside((max(a, s), min(b, e), p)))
         if b > e:
             out.append((e, b, p))
+    return out
+
+
+def _replace_span(segs: list[Seg], s: float, e: float, inner: list[Seg]) -> list[Seg]:
+    out = _splice(segs, s, e, lambda _clipped: [])
     out.extend(inner)
     out.sort(key=lambda x: x[0])
     return out
@@ -218,17 +225,7 @@ def _map_people(people: People, user: str, replaces: str | None) -> People:
 
 
 def _apply_override(segs: list[Seg], s: float, e: float, user: str, rep: str | None) -> list[Seg]:
-    out: list[Seg] = []
-    for a, b, p in segs:
-        if b <= s or a >= e:
-            out.append((a, b, p))
-            continue
-        if a < s:
-            out.append((a, s, p))
-        out.append((max(a, s), min(b, e), _map_people(p, user, rep)))
-        if b > e:
-            out.append((e, b, p))
-    return out
+    return _splice(segs, s, e, lambda c: [(c[0], c[1], _map_people(c[2], user, rep))])
 
 
 def _merge(segs: Iterable[Seg]) -> list[Seg]:

@@ -39,27 +39,12 @@ def _code(line: str) -> str:
     return line
 
 
-def _depth(text: str) -> int:
-    """Net bracket depth change of a code fragment, ignoring strings."""
-    depth = 0
-    quote = ""
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return depth
-
-
-def _top_level_commas(text: str, base: int) -> int:
+def _scan(text: str, base: int) -> tuple[int, int]:
+    """Bracket depth change of a code fragment and its commas at array depth 1
+    (counted from `base`), ignoring strings."""
     depth = base
     quote = ""
-    n = 0
+    commas = 0
     for ch in text:
         if quote:
             if ch == quote:
@@ -71,8 +56,8 @@ def _top_level_commas(text: str, base: int) -> int:
         elif ch in "]}":
             depth -= 1
         elif ch == "," and depth == 1:
-            n += 1
-    return n
+            commas += 1
+    return depth - base, commas
 
 
 def line_map(text: str) -> dict[Key, int]:
@@ -110,8 +95,9 @@ def line_map(text: str) -> dict[Key, int]:
                 put((*array_path, array_index), lineno)
                 for m in _INNER_KEY.finditer(stripped):
                     put((*array_path, array_index, m.group(1)), lineno)
-            array_index += _top_level_commas(code, array_depth)
-            array_depth += _depth(code)
+            delta, commas = _scan(code, array_depth)
+            array_index += commas
+            array_depth += delta
             if array_depth <= 0:
                 array_path = None
             continue
@@ -142,15 +128,15 @@ def line_map(text: str) -> dict[Key, int]:
             for im in _INNER_KEY.finditer(value):
                 put((*path, im.group(1)), lineno)
         elif value.startswith("["):
-            depth = _depth(value)
+            depth = _scan(value, 0)[0]
             if depth > 0:
                 array_path, array_depth, array_index = path, depth, 0
                 rest = value[1:].strip()
                 if rest:
                     put((*path, 0), lineno)
-                    array_index = _top_level_commas(value, 0)
+                    array_index = _scan(value, 0)[1]
             else:
-                for i in range(_top_level_commas(value, 0) + 1):
+                for i in range(_scan(value, 0)[1] + 1):
                     put((*path, i), lineno)
     return out
 
