@@ -108,7 +108,12 @@ def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
         _write(state, op, {"priority": p["priority"]})
     elif kind == Kind.SET_STAGE:
         _write(state, op, {"stage": p["stage"]})
-    # NOTE and TRIGGER (a second trigger of one entity) change no field; an unknown
+    elif kind == Kind.SET_URGENCY and "epoch" in p:
+        # Raising a low-urgency incident to high pages it afresh: a new epoch, like a reopen.
+        _status(state, op, (int(p["epoch"]) + 1, 0))
+    # NOTE, NOTICE, NOTIFY, SET_URGENCY without an epoch (the urgency itself is read
+    # from the log by the engine) and TRIGGER (a second trigger of one entity)
+    # change no field; an unknown
     # kind from a newer console is kept in the log and folded after an upgrade.
     state.updated_at = max(state.updated_at, at)
     state.last = op.sort_key

@@ -12,6 +12,41 @@ def _fields(payload: dict[str, Any], *names: str) -> str:
     return ", ".join(f"{n} {payload[n]}" for n in names if payload.get(n) is not None)
 
 
+_NOTICES = {
+    "sla_warning": "SLA warning: {sla} due at {due_at}",
+    "sla_breach": "SLA breached: {sla} was due at {due_at}",
+    "update_reminder": "status update due (none since {since})",
+    "exhausted": "escalation policy exhausted ({mode})",
+}
+
+
+def _notice(p: dict[str, Any]) -> str:
+    template = _NOTICES.get(str(p.get("what")))
+    if template is None:
+        return f"notice {p.get('what')}"
+    return template.format_map({k: p.get(k, "?") for k in ("sla", "due_at", "since", "mode")})
+
+
+def _notify(p: dict[str, Any]) -> str:
+    """A delivery attempt, the way an auditor asks: who, how, what happened."""
+    who = p.get("person") or "every console"
+    where = f"{p.get('channel')}" + (f" {p['address']}" if p.get("address") else "")
+    outcome = p.get("outcome")
+    error = f": {p['error']}" if p.get("error") else ""
+    attempt = f" (attempt {p['attempt']})" if int(p.get("attempt") or 1) > 1 else ""
+    if outcome == "sent":
+        merged = int(p.get("merged") or 0)
+        extra = f", {merged} identical merged" if merged else ""
+        return f"notified {who} by {where}{attempt}{extra}"
+    if outcome == "failed":
+        return f"notifying {who} by {where} failed{attempt}{error}; will retry"
+    if outcome == "dead":
+        return f"DEAD LETTER: gave up notifying {who} by {where}{attempt}{error}"
+    if outcome == "cancelled":
+        return f"cancelled notifying {who} by {where}{error}"
+    return f"notify {who} by {where}: {outcome}"
+
+
 def describe(op: Op) -> str:
     p = dict(op.payload)
     match op.kind:
@@ -44,4 +79,11 @@ def describe(op: Op) -> str:
         case Kind.REOPEN:
             reason = p.get("reason")
             return "reopened" + (f": {reason}" if reason else "")
+        case Kind.SET_URGENCY:
+            reason = p.get("reason")
+            return f"urgency {p.get('urgency')}" + (f": {reason}" if reason else "")
+        case Kind.NOTICE:
+            return _notice(p)
+        case Kind.NOTIFY:
+            return _notify(p)
     return f"{op.kind} (recorded by a newer Sunrelay; shown after upgrade)"

@@ -18,6 +18,10 @@ class Kind(StrEnum):
     SET_STAGE = "set_stage"
     RESOLVE = "resolve"
     REOPEN = "reopen"
+    # Written by the engine and the dispatcher (docs/engine.md):
+    SET_URGENCY = "set_urgency"  # urgency of the incident; a raise to high starts a new epoch
+    NOTICE = "notice"  # a deadline the engine recorded (SLA warning/breach, reminder, exhausted)
+    NOTIFY = "notify"  # one delivery attempt of a notification: who, channel, outcome
 
 
 class Status(StrEnum):
@@ -36,6 +40,9 @@ SEVERITY_ALIASES: dict[str, str] = {
 }
 SEVERITY_WORD: dict[str, str] = {v: k for k, v in SEVERITY_ALIASES.items()}
 PRIORITIES: tuple[str, ...] = ("P1", "P2", "P3", "P4")
+URGENCIES: tuple[str, ...] = ("high", "low")
+# Outcomes of a delivery attempt recorded in a `notify` op.
+NOTIFY_OUTCOMES: tuple[str, ...] = ("sent", "failed", "dead", "cancelled")
 STAGES: tuple[str, ...] = ("new", "triage", "investigating", "mitigating", "monitoring")
 
 # Fields whose value is the latest write by HLC, with concurrent writes kept visible.

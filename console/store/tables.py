@@ -67,3 +67,64 @@ class IncidentNote(SQLModel, table=True):
     author: str = Field(max_length=200)
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Outbox(SQLModel, table=True):
+    """Notifications decided by the engine, written in the same transaction as the
+    ops that caused them, and drained by the dispatcher (console/notify)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_incident", "incident_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(max_length=36)
+    epoch: int
+    # The engine action that decided it (e.g. escalate:0:0:1), for the audit trail.
+    cause: str = Field(max_length=80)
+    person: str | None = Field(default=None, max_length=200)
+    channel: str = Field(max_length=16)
+    address: str | None = Field(default=None, sa_column=Column(Text))
+    urgency: str = Field(max_length=8)
+    # A delayed page (a rule's `after`) is cancelled when the incident is acknowledged first.
+    cancel_if_acked: bool = False
+    message: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # pending -> sending -> sent | dead | cancelled | merged (pending again after a failure)
+    state: str = Field(max_length=12)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class EngineLease(SQLModel, table=True):
+    """Who runs the engine on this store (SQLite election), and how far it has looked
+    through the op log for incidents changed by others."""
+
+    __tablename__ = "engine_lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=200)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    cursor: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Heartbeat(SQLModel, table=True):
+    """A monitor that must ping every `interval_s`; a missed ping opens an incident."""
+
+    __tablename__ = "heartbeat"
+    __table_args__ = (Index("ix_heartbeat_expires", "expires_at"),)
+
+    name: str = Field(primary_key=True, max_length=200)
+    routing_key: str = Field(max_length=200)
+    service: str = Field(max_length=200)
+    interval_s: int
+    severity: str = Field(max_length=8)
+    last_ping_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # None once the miss has opened an incident: the engine does not probe it again.
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    incident_id: str | None = Field(default=None, max_length=36)
