@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from uuid6 import uuid7
 
 from sync.hlc import HLC, Clock
-from sync.ops import GENESIS_HASH, Op, op_hash
+from sync.ops import GENESIS_HASH, Op, canonical_json, op_hash
 from sync.tables import LocalSite, OpLogRow, SiteHead
 
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
@@ -262,6 +262,46 @@ def iter_ops_by_entity(conn: Connection) -> Iterator[Op]:
     )
     for row in rows:
         yield op_from_row(row)
+
+
+_RANGE = (
+    select(*_OP_COLUMNS)
+    .where(OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_after"),
+           OPS.c.seq <= bindparam("b_upto"))
+    .order_by(OPS.c.seq).limit(bindparam("b_limit"))
+)
+
+
+def ops_after(conn: Connection, vector: Mapping[str, int], limit: int,
+              max_bytes: int) -> tuple[list[Op], bool]:
+    """What a peer holding `vector` lacks, and whether more remains after this batch.
+
+    Per site, ops past the peer's entry in seq order and only up to our own
+    contiguous head, so every batch extends the peer's prefix of each chain;
+    at most `limit` ops and, beyond the first, about `max_bytes` of JSON.
+    """
+    ops: list[Op] = []
+    size = 0
+    more = False
+    for site, head in sorted(version_vector(conn).items()):
+        have = vector.get(site, 0)
+        if head <= have:
+            continue
+        if len(ops) >= limit or size >= max_bytes:
+            return ops, True
+        sent = have
+        rows = conn.execute(_RANGE, {"b_site": site, "b_after": have, "b_upto": head,
+                                     "b_limit": limit - len(ops)})
+        for row in rows:
+            op = op_from_row(row)
+            weight = len(canonical_json(op.to_dict()))
+            if ops and size + weight > max_bytes:
+                break
+            ops.append(op)
+            size += weight
+            sent = op.seq
+        more = more or sent < head
+    return ops, more
 
 
 def version_vector(conn: Connection) -> dict[str, int]:

@@ -213,8 +213,8 @@ class Store:
         with self.writing() as writes:
             return writes.act(key, actor, decide)
 
-    def receive(self, ops: Iterable[Op]) -> int:
-        """Apply ops made elsewhere, in one transaction; returns how many were new."""
+    def receive(self, ops: Iterable[Op]) -> list[Op]:
+        """Apply ops made elsewhere, in one transaction; returns the new ones."""
         with self.engine.begin() as conn:
             fresh = self.log.receive(conn, list(ops))
             by_entity: dict[str, list[Op]] = {}
@@ -222,7 +222,7 @@ class Store:
                 if op.kind in INCIDENT_KINDS:
                     by_entity.setdefault(op.entity, []).append(op)
             self._fold_in(conn, by_entity)
-        return len(fresh)
+        return fresh
 
     def _fold_in(self, conn: Connection, by_entity: dict[str, list[Op]]) -> None:
         ids = list(by_entity)
@@ -335,6 +335,11 @@ class Store:
     def timeline(self, incident_id: str) -> list[Op]:
         with db.reading(self.engine) as conn:
             return oplog.ops_for_entity(conn, incident_id)
+
+    def ops_after(self, vector: Mapping[str, int], limit: int,
+                  max_bytes: int) -> tuple[list[Op], bool]:
+        with db.reading(self.engine) as conn:
+            return oplog.ops_after(conn, vector, limit, max_bytes)
 
     def vector(self) -> dict[str, int]:
         with db.reading(self.engine) as conn:

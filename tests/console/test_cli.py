@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from console.store.db import SCHEMA_HEAD
+
 
 class Cli:
     def __init__(self, db: Path) -> None:
@@ -151,8 +153,8 @@ def test_a_database_from_a_newer_sunrelay_is_refused(cli: Cli) -> None:
 
 
 def test_db_upgrade_rebuild_verify(cli: Cli) -> None:
-    assert cli.run("db", "upgrade").stdout.strip() == "schema at 0001 (was empty)"
-    assert cli.run("db", "upgrade").stdout.strip() == "schema at 0001"
+    assert cli.run("db", "upgrade").stdout.strip() == f"schema at {SCHEMA_HEAD} (was empty)"
+    assert cli.run("db", "upgrade").stdout.strip() == f"schema at {SCHEMA_HEAD}"
     cli.run("trigger", "x", "--service", "svc")
     cli.run("note", "JKT-1", "hello")
     assert cli.run("db", "rebuild").stdout.strip() == "rebuilt 1 incidents from 2 ops"

@@ -99,11 +99,11 @@ def test_remote_ops_in_any_order_fold_like_the_pure_fold(store: Store) -> None:
     ack = f.op("c", T0 + 10, e, "ack", {"epoch": 0, "supersedes": []}, actor="carol")
     note = f.op("b", T0 + 20, e, "note", {"text": "mitigated"})
     late = f.op("c", T0 + 5, e, "set_severity", {"severity": "sev1", "supersedes": [trig.op_id]})
-    assert store.receive([note, ack]) == 2  # before the trigger: kept in the log only
+    assert len(store.receive([note, ack])) == 2  # before the trigger: kept in the log only
     with pytest.raises(NotFound):
         store.get(f"B{f.salt}-7")
-    assert store.receive([trig]) == 1
-    assert store.receive([late, ack]) == 1  # the ack is a duplicate; `late` re-folds
+    assert store.receive([trig]) == [trig]
+    assert store.receive([late, ack]) == [late]  # the ack is a duplicate; `late` re-folds
     assert store.get(f"B{f.salt}-7") == fold([trig, ack, note, late])
     assert [n.text for n in store.notes(e)] == ["mitigated"]
 

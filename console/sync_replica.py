@@ -1,0 +1,54 @@
+"""The incident store as the sync protocol sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from console.domain.fold import wall_ms
+from console.store.store import Store
+from sync.ops import Op
+from sync.replica import Outcome
+
+
+class StoreReplica:
+    def __init__(self, store: Store, policy_digest: Callable[[], str | None] = lambda: None) -> None:
+        self.store = store
+        self._policy_digest = policy_digest
+
+    @property
+    def site(self) -> str:
+        return self.store.site.site
+
+    @property
+    def name(self) -> str:
+        return self.store.site.name
+
+    def vector(self) -> dict[str, int]:
+        return self.store.vector()
+
+    def ops_after(self, vector: Mapping[str, int], limit: int, max_bytes: int) -> tuple[list[Op], bool]:
+        return self.store.ops_after(vector, limit, max_bytes)
+
+    def apply(self, ops: Sequence[Op]) -> list[Outcome]:
+        """Ops stamped beyond this clock's tolerance wait (with the rest of their
+        site's chain behind them) instead of dragging the clock forward."""
+        clock = self.store.clock
+        horizon = clock.physical() + clock.max_offset_ms
+        outcomes: dict[str, Outcome] = {}
+        held: set[str] = set()
+        ready: list[Op] = []
+        for op in sorted(ops, key=lambda o: (o.site, o.seq)):
+            ahead = wall_ms(op.hlc) - clock.physical()
+            if op.site in held or wall_ms(op.hlc) > horizon:
+                held.add(op.site)
+                outcomes[op.op_id] = Outcome(
+                    op.op_id, "held", f"stamped {ahead / 1000:.0f} s ahead of this console's clock")
+            else:
+                ready.append(op)
+        new = {op.op_id for op in self.store.receive(ready)} if ready else set()
+        for op in ready:
+            outcomes[op.op_id] = Outcome(op.op_id, "accepted" if op.op_id in new else "duplicate")
+        return [outcomes[op.op_id] for op in ops]
+
+    def policy_digest(self) -> str | None:
+        return self._policy_digest()

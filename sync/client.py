@@ -1,0 +1,149 @@
+"""Talking to one peer: signed requests out, signed responses checked, batches applied."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from sync.auth import AuthError, Key, Verifier, sign
+from sync.ops import Op
+from sync.protocol import (
+    BATCH_BYTES,
+    BATCH_OPS,
+    MAX_BODY,
+    PREFIX,
+    ProtocolError,
+    PullRequest,
+    decode,
+    encode,
+    parse_ops,
+)
+from sync.replica import Outcome, Replica
+
+TIMEOUT = httpx.Timeout(connect=5.0, read=40.0, write=30.0, pool=5.0)
+
+
+class PeerRefused(Exception):
+    """The peer answered 4xx: retrying the same request will not help."""
+
+    def __init__(self, status: int, error: str, reason: str) -> None:
+        super().__init__(f"{status} {error}: {reason}")
+        self.status = status
+        self.error = error
+        self.reason = reason
+
+
+class PeerUnavailable(Exception):
+    """No usable answer (network, timeout, 5xx): try again later, with backoff."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    ops: list[Op]
+    more: bool
+    vector: dict[str, int]
+    phys_now_ms: int
+
+
+async def _read_raw(answer: httpx.Response) -> bytes:
+    """The body as it came over the wire (httpx would inflate it), capped."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in answer.aiter_raw():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PeerUnavailable(f"answer exceeds {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class PeerClient:
+    """One peer at `base_url`; `key` is the secret we share with it."""
+
+    def __init__(self, base_url: str, key: Key, site: str, *,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 now: Callable[[], float] = time.time) -> None:
+        self.key = key
+        self.site = site
+        self.now = now
+        self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=TIMEOUT)
+        self.responses = Verifier({key.key_id: key}, now=now)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _call(self, method: str, path: str, payload: Any | None = None) -> Any:
+        full = f"{PREFIX}{path}"
+        body = encode(payload) if payload is not None else b""
+        headers = sign(self.key, self.site, method, full, body, self.now)
+        if payload is not None:
+            headers |= {"content-encoding": "gzip", "content-type": "application/json"}
+        try:
+            answer = await self.http.send(
+                self.http.build_request(method, full, content=body, headers=headers), stream=True)
+            try:
+                raw = await _read_raw(answer)
+            finally:
+                await answer.aclose()
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{type(exc).__name__}: {exc}") from None
+        if answer.status_code >= 500:
+            raise PeerUnavailable(f"peer answered {answer.status_code}")
+        encoding = answer.headers.get("content-encoding")
+        if answer.status_code >= 400:
+            try:
+                problem = decode(raw, encoding)
+                raise PeerRefused(answer.status_code, str(problem["error"]), str(problem["reason"]))
+            except (ProtocolError, KeyError, TypeError):
+                raise PeerRefused(answer.status_code, "http", raw[:200].decode(errors="replace")) from None
+        try:
+            # The signature covers the bytes as sent, so check before inflating them.
+            self.responses.verify("RESPONSE", full, answer.headers, raw)
+            return decode(raw, encoding)
+        except (AuthError, ProtocolError) as exc:
+            raise PeerRefused(answer.status_code, "bad_response",
+                              f"the peer's answer failed its check: {exc}") from None
+
+    async def info(self) -> dict[str, Any]:
+        result = await self._call("GET", "/info")
+        assert isinstance(result, dict)
+        return result
+
+    async def pull(self, vector: dict[str, int], *, limit: int = BATCH_OPS,
+                   max_bytes: int = BATCH_BYTES, wait_s: float = 0.0) -> Pulled:
+        answer = await self._call("POST", "/pull",
+                                  PullRequest(vector, limit, max_bytes, wait_s).to_json())
+        if not isinstance(answer, dict):
+            raise PeerRefused(200, "bad_response", "pull answer is not an object")
+        try:
+            return Pulled(parse_ops(answer.get("ops")), bool(answer.get("more")),
+                          dict(answer.get("vector", {})), int(answer.get("phys_now_ms", 0)))
+        except ProtocolError as exc:
+            raise PeerRefused(200, "bad_response", exc.reason) from None
+
+    async def push(self, ops: list[Op]) -> dict[str, Any]:
+        result = await self._call("POST", "/push", {"ops": [op.to_dict() for op in ops]})
+        assert isinstance(result, dict)
+        return result
+
+    async def poke(self) -> None:
+        await self._call("POST", "/poke", {})
+
+
+async def pull_all(client: PeerClient, replica: Replica, *, limit: int = BATCH_OPS) -> list[Outcome]:
+    """Pull until the peer has nothing more for us; each batch commits on its own,
+    so an interruption only repeats the batch in flight."""
+    outcomes: list[Outcome] = []
+    while True:
+        vector = await asyncio.to_thread(replica.vector)
+        batch = await client.pull(vector, limit=limit)
+        applied = await asyncio.to_thread(replica.apply, batch.ops) if batch.ops else []
+        outcomes += applied
+        progressed = any(o.status == "accepted" for o in applied)
+        if not batch.more or not progressed:
+            return outcomes

@@ -1,0 +1,42 @@
+"""What the sync protocol needs from a store, whatever the store folds ops into."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from sync.ops import Op
+
+Status = Literal["accepted", "duplicate", "held"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    op_id: str
+    status: Status
+    reason: str = ""
+
+
+class Replica(Protocol):
+    """Blocking calls: the server and client run them in worker threads."""
+
+    @property
+    def site(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    def vector(self) -> dict[str, int]: ...
+
+    def ops_after(self, vector: Mapping[str, int], limit: int, max_bytes: int) -> tuple[list[Op], bool]:
+        """Ops the holder of `vector` lacks (contiguous per site), and whether more remain."""
+        ...
+
+    def apply(self, ops: Sequence[Op]) -> list[Outcome]:
+        """Store and fold ops in one transaction; refuse the whole batch by raising
+        CorruptOpError or EquivocationError. Ops stamped too far in the future are
+        `held`: not stored now, fetched again by a later pull."""
+        ...
+
+    def policy_digest(self) -> str | None: ...
