@@ -1,0 +1,120 @@
+"""Keeping a console in sync with its peers, in the background.
+
+Each peer gets a loop: pull what it has, push what it lacks, then wait a
+jittered 5–15 s, or less when the peer pokes us or a local op is made. A peer
+that does not answer is retried with exponential backoff and full jitter,
+and every change of a peer's state is reported (the console shows it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from sync.client import PeerClient, PeerRefused, PeerUnavailable, pull_all
+from sync.protocol import BATCH_BYTES, BATCH_OPS
+from sync.replica import Replica
+
+INTERVAL_S = (5.0, 15.0)
+BACKOFF_BASE_S = 1.0
+BACKOFF_CAP_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    name: str
+    online: bool | None = None  # None until the first attempt
+    since: float | None = None  # when `online` last changed (Unix seconds)
+    last_ok: float | None = None
+    error: str | None = None
+    failures: int = 0
+    lag: int = 0  # ops the peer holds that we do not, as of the last round
+    offset_ms: float | None = None  # the peer's clock minus ours, estimated
+
+
+def backoff(failures: int, rng: random.Random) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2^(failures-1))]."""
+    return rng.uniform(0.0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** max(0, failures - 1)))
+
+
+class SyncService:
+    def __init__(
+        self, replica: Replica, clients: dict[str, PeerClient], *,
+        now: Callable[[], float] = time.time, rng: random.Random | None = None,
+        on_status: Callable[[PeerStatus], None] | None = None,
+    ) -> None:
+        self.replica = replica
+        self.clients = clients
+        self.now = now
+        self.rng = rng or random.Random()
+        self.on_status = on_status
+        self.status = {name: PeerStatus(name) for name in clients}
+        self._wake = {name: asyncio.Event() for name in clients}
+
+    async def sync_once(self, name: str) -> int:
+        """One round with one peer; returns how many new ops we took. Never raises
+        for a peer problem: it becomes the peer's status."""
+        client = self.clients[name]
+        try:
+            sent_at = self.now()
+            info = await client.info()
+            answered_at = self.now()
+            taken = await pull_all(client, self.replica)
+            await self._push_missing(client, dict(info.get("vector", {})))
+        except (PeerUnavailable, PeerRefused) as exc:
+            self._update(name, online=False, error=str(exc), failures=self.status[name].failures + 1)
+            return 0
+        ours = await asyncio.to_thread(self.replica.vector)
+        theirs = dict(info.get("vector", {}))
+        lag = sum(max(0, seq - ours.get(site, 0)) for site, seq in theirs.items())
+        offset = float(info.get("phys_now_ms", 0)) - (sent_at + answered_at) * 500
+        self._update(name, online=True, error=None, failures=0, last_ok=answered_at, lag=lag,
+                     offset_ms=offset)
+        return sum(1 for o in taken if o.status == "accepted")
+
+    async def _push_missing(self, client: PeerClient, theirs: dict[str, int]) -> None:
+        while True:
+            ops, more = await asyncio.to_thread(self.replica.ops_after, theirs, BATCH_OPS, BATCH_BYTES)
+            if not ops:
+                return
+            answer = await client.push(ops)
+            advanced = dict(answer.get("vector", {}))
+            if not more or advanced == theirs:
+                return
+            theirs = advanced
+
+    def _update(self, name: str, **changes: object) -> None:
+        before = self.status[name]
+        after = replace(before, **changes)  # type: ignore[arg-type]
+        if after.online != before.online:
+            after = replace(after, since=self.now())
+        self.status[name] = after
+        if self.on_status is not None and after != before:
+            self.on_status(after)
+
+    def poked(self, name: str) -> None:
+        """A peer told us it has new ops: go now."""
+        if name in self._wake:
+            self._wake[name].set()
+
+    def local_change(self) -> None:
+        """We made an op: every peer should hear of it now."""
+        for event in self._wake.values():
+            event.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(*(self._loop(name) for name in self.clients))
+
+    async def _loop(self, name: str) -> None:
+        while True:
+            await self.sync_once(name)
+            failures = self.status[name].failures
+            delay = backoff(failures, self.rng) if failures else self.rng.uniform(*INTERVAL_S)
+            wake = self._wake[name]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)
+            wake.clear()
