@@ -1,0 +1,310 @@
+"""The engine cycle: what is due, recorded as ops with its notifications, in one commit.
+
+One `tick(now)` does, in this order:
+
+1. **Probe.** One read: the op-log version vector (a row per site) and the
+   earliest `next_due_at` and heartbeat expiry (two index probes). If nobody
+   wrote since the last tick and nothing is due, the tick ends here, whatever
+   the number of open incidents.
+2. **Changes.** Incidents touched by ops the engine did not write itself (a
+   person's ack in another console process, an op synced from a peer) get
+   `next_due_at = now`, and the cursor moves, in one transaction.
+3. **Heartbeats.** A monitor whose ping is overdue opens an incident (routed
+   like any alert), marked due now, so step 4 pages it in this same tick.
+4. **Due incidents**, oldest deadline first, in batches: for each, the pure
+   `policies.due` on a view built from its ops answers what is due (level
+   escalations and repeats, exhaustion, stale-ack re-trigger, urgency raise at
+   support hours, SLA warnings and breaches, update reminders; steps inside a
+   maintenance window page nobody). The engine records each action as an op,
+   writes the notifications to the outbox and the new `next_due_at`, all in
+   the batch's transaction.
+
+On-call is resolved when each page is decided (`pages_for` at the step's
+time), never cached for a step's delay. `fence` runs first in every write
+transaction and raises when this process no longer holds the engine lease,
+so a paused process that wakes after losing the lease writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from console.domain.commands import Change
+from console.domain.vocabulary import Kind
+from console.engine import queries
+from console.engine.adapter import Adapted, adapt, to_ms
+from console.engine.incidents import open_or_repeat
+from console.engine.metrics import Metrics
+from console.notify.dispatcher import DISPATCH_ACTOR, recorded
+from console.notify.outbox import Notification, insert, message
+from console.store.store import Store, Writes
+from policies import (
+    Alert,
+    Escalate,
+    Exhausted,
+    Page,
+    PolicySet,
+    RaiseUrgency,
+    RetriggerStaleAck,
+    ShiftOverride,
+    SlaBreach,
+    SlaWarning,
+    UpdateReminder,
+    due,
+    route,
+)
+from policies.escalation import Action
+from sync import oplog
+from sync.ops import Op
+
+log = logging.getLogger("sunrelay.engine")
+ENGINE_ACTOR = "engine"
+SLOW_CYCLE = timedelta(seconds=5)
+# Actions after which the incident is in a new epoch and must be asked again at once.
+_NEW_EPOCH = (RetriggerStaleAck, RaiseUrgency)
+Fence = Callable[[Connection], None]
+
+
+@dataclass(slots=True)
+class TickReport:
+    """What one tick did; `lag` is how far behind its oldest deadline the tick ran."""
+
+    idle: bool = True
+    looked: int = 0
+    actions: int = 0
+    notifications: int = 0
+    heartbeats: int = 0
+    lag: timedelta = timedelta(0)
+    seconds: float = 0.0
+    next_due_at: datetime | None = None
+
+
+class Engine:
+    def __init__(
+        self, store: Store, policy_set: Callable[[], PolicySet], *, batch: int = 500,
+        overrides: Callable[[], Sequence[ShiftOverride]] = lambda: (),
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.store = store
+        self.policy_set = policy_set
+        self.batch = batch
+        self.overrides = overrides
+        self.metrics = metrics
+        self._cursor: dict[str, int] | None = None
+
+    # -- the cycle -------------------------------------------------------------------------
+
+    def tick(self, now: datetime, fence: Fence | None = None) -> TickReport:
+        started = time.perf_counter()
+        report = TickReport()
+        with self.store.engine.connect() as conn, conn.execution_options(sqlite_begin="DEFERRED").begin():
+            upto = queries.vector(conn)
+            next_due = conn.execute(queries.NEXT_DUE).scalar()
+            next_hb = conn.execute(queries.NEXT_HEARTBEAT).scalar()
+            if self._cursor is None:
+                self._cursor = queries.load_cursor(conn) or {}
+        changed = upto != self._cursor
+        if not changed and not _reached(next_due, now) and not _reached(next_hb, now):
+            report.next_due_at = _earliest(next_due, next_hb)
+            report.seconds = time.perf_counter() - started
+            return report
+        report.idle = False
+        if changed:
+            self._take_changes(now, fence)
+        if _reached(next_hb, now):
+            report.heartbeats = self._heartbeats(now, fence)
+        while True:
+            more = self._due_batch(now, fence, report)
+            if not more:
+                break
+        with self.store.engine.connect() as conn, conn.execution_options(sqlite_begin="DEFERRED").begin():
+            report.next_due_at = _earliest(conn.execute(queries.NEXT_DUE).scalar(),
+                                           conn.execute(queries.NEXT_HEARTBEAT).scalar())
+        report.seconds = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.observe("sunrelay_engine_cycle_seconds", report.seconds)
+        if report.seconds > SLOW_CYCLE.total_seconds():
+            log.warning("engine cycle took %.1f s (looked at %d incidents): it is falling behind",
+                        report.seconds, report.looked)
+        return report
+
+    def _take_changes(self, now: datetime, fence: Fence | None) -> None:
+        with self.store.writing() as w:
+            if fence is not None:
+                fence(w.conn)
+            since = self._cursor or {}
+            upto = queries.vector(w.conn)
+            touched = queries.changed_entities(
+                w.conn, since, upto, local_site=self.store.site.site,
+                own_actors=(ENGINE_ACTOR, DISPATCH_ACTOR), quiet_kinds=(Kind.NOTIFY.value,))
+            ids = queries.existing(w.conn, sorted(touched))
+            queries.mark_due(w.conn, ids, now)
+            queries.save_cursor(w.conn, upto, holder=ENGINE_ACTOR, now=now)
+        self._cursor = upto
+
+    def _heartbeats(self, now: datetime, fence: Fence | None) -> int:
+        ps = self.policy_set()
+        opened = 0
+        with self.store.writing() as w:
+            if fence is not None:
+                fence(w.conn)
+            for hb in w.conn.execute(queries.EXPIRED_HEARTBEATS, {"b_now": now, "b_limit": self.batch}).all():
+                alert = Alert(
+                    service=hb.service, severity=hb.severity, source="heartbeat",
+                    summary=f"Heartbeat {hb.name} missed: no ping since "
+                            f"{hb.last_ping_at:%Y-%m-%d %H:%M:%S}Z (expected every {hb.interval_s}s)",
+                    labels={"heartbeat": hb.name})
+                decision = route(alert, ps, now)
+                incident_id = None
+                if decision.maintenance_mode != "drop":
+                    triggered = open_or_repeat(w, ENGINE_ACTOR, alert=alert, decision=decision,
+                                               dedup_key=f"heartbeat:{hb.name}", now=now)
+                    incident_id = triggered.state.id
+                    opened += 1
+                w.conn.execute(queries.HEARTBEATS.update().where(queries.HEARTBEATS.c.name == hb.name)
+                               .values(expires_at=None, incident_id=incident_id))
+        return opened
+
+    def _due_batch(self, now: datetime, fence: Fence | None, report: TickReport) -> bool:
+        """One transaction over up to `batch` due incidents; True when more are waiting."""
+        ps = self.policy_set()
+        overrides = self.overrides()
+        with self.store.writing() as w:
+            if fence is not None:
+                fence(w.conn)
+            rows = w.conn.execute(queries.DUE_IDS, {"b_now": now, "b_limit": self.batch}).all()
+            if not rows:
+                return False
+            if report.looked == 0:
+                report.lag = max(timedelta(0), now - rows[0].next_due_at)
+            histories = oplog.ops_for_entities(w.conn, [r.id for r in rows])
+            next_due: dict[str, datetime | None] = {}
+            for row in rows:
+                next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
+                                                now, report)
+            queries.set_next_due(w.conn, next_due)
+            report.looked += len(rows)
+        return len(rows) == self.batch
+
+    def _handle(self, w: Writes, incident_id: str, ops: list[Op], ps: PolicySet,
+                overrides: Sequence[ShiftOverride], now: datetime, report: TickReport) -> datetime | None:
+        for _ in range(4):  # a new epoch (stale ack, urgency raised) is asked again at once
+            adapted = adapt(ops, _pause_stages(ps, ops))
+            if adapted is None:
+                return None
+            result = due(adapted.view, ps, now, overrides)
+            if not result.actions:
+                return result.next_due_at
+            changes, notifications = _record(adapted, result.actions, ps, now)
+            w.act(incident_id, ENGINE_ACTOR, recorded(changes))
+            insert(w.conn, incident_id, adapted.state.epoch, notifications, now)
+            report.actions += len(result.actions)
+            report.notifications += len(notifications)
+            if self.metrics is not None:
+                for action in result.actions:
+                    self.metrics.inc("sunrelay_engine_actions_total", kind=type(action).__name__)
+            if not any(isinstance(a, _NEW_EPOCH) for a in result.actions):
+                return result.next_due_at
+            ops = oplog.ops_for_entity(w.conn, incident_id)
+        return now
+
+
+def _reached(at: datetime | None, now: datetime) -> bool:
+    return at is not None and at <= now
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min((x for x in (a, b) if x is not None), default=None)
+
+
+def _pause_stages(ps: PolicySet, ops: list[Op]) -> tuple[str, ...]:
+    """Stages that pause SLA clocks for this incident's priority (usually none)."""
+    if not ps.sla or not any(op.kind == Kind.SET_STAGE for op in ops):
+        return ()
+    priorities = [op.payload.get("priority") for op in ops
+                  if op.kind in (Kind.TRIGGER, Kind.SET_PRIORITY) and op.payload.get("priority")]
+    target = ps.sla_for(str(priorities[-1])) if priorities else None
+    return tuple(target.pause_states) if target is not None else ()
+
+
+def _iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%MZ")
+
+
+def _names(pages: Sequence[Page]) -> str:
+    people = list(dict.fromkeys(p.person for p in pages))
+    return ", ".join(people) if people else "nobody (no one is on call)"
+
+
+def _pages(adapted: Adapted, pages: Sequence[Page], decided: datetime, cause: str, event: str,
+           text: str, urgency: str) -> list[Notification]:
+    state = adapted.state
+    return [
+        Notification(channel=p.channel, person=p.person, address=p.address, at=p.at, cause=cause,
+                     message=message(state, event, text, via=p.via), urgency=urgency,
+                     cancel_if_acked=p.at > decided)
+        for p in pages
+    ]
+
+
+def _record(adapted: Adapted, actions: Sequence[Action], ps: PolicySet,
+            now: datetime) -> tuple[list[Change], list[Notification]]:
+    """Each action as the op that records it and the notifications it sends."""
+    state, view = adapted.state, adapted.view
+    changes: list[Change] = []
+    out: list[Notification] = []
+    for a in actions:
+        if isinstance(a, Escalate):
+            level = a.level + 1
+            urgency = "low" if a.notify_only else "high"
+            what = "notified" if a.notify_only else "paged"
+            reason = f"{what} {_names(a.targets)} (policy {view.policy}, level {level}"
+            reason += f", repeat {a.loop})" if a.loop else ")"
+            changes.append(Change(Kind.ESCALATE, {
+                "epoch": a.epoch, "loop": a.loop, "level": level, "reason": reason, "at_ms": to_ms(a.at),
+                "pages": [[p.person, p.channel] for p in a.targets]}))
+            text = f"{state.key} {state.severity.upper()} {state.title} — level {level} of {view.policy}"
+            out += _pages(adapted, a.targets, a.at, a.key, "page" if not a.notify_only else "notify",
+                          text, urgency)
+        elif isinstance(a, RetriggerStaleAck):
+            changes.append(Change(Kind.UNACK, {
+                "epoch": a.epoch, "key": a.key, "at_ms": to_ms(a.at),
+                "reason": f"acknowledged at {_iso(a.acknowledged_at)} and still open: paging again"}))
+        elif isinstance(a, RaiseUrgency):
+            changes.append(Change(Kind.SET_URGENCY, {
+                "urgency": "high", "epoch": a.epoch, "key": a.key, "at_ms": to_ms(a.at),
+                "reason": "support hours began"}))
+        elif isinstance(a, SlaWarning | SlaBreach):
+            what = "sla_warning" if isinstance(a, SlaWarning) else "sla_breach"
+            due_at = a.due_at if isinstance(a, SlaWarning) else a.at
+            changes.append(Change(Kind.NOTICE, {"what": what, "key": a.key, "sla": a.kind,
+                                                "due_at": _iso(due_at), "at_ms": to_ms(a.at)}))
+            verb = "is due" if isinstance(a, SlaWarning) else "was breached"
+            text = f"{state.key}: the {a.kind} SLA {verb} at {_iso(due_at)}"
+            out.append(_notice(adapted, a.key, what, text, now))
+        elif isinstance(a, UpdateReminder):
+            changes.append(Change(Kind.NOTICE, {"what": "update_reminder", "key": a.key,
+                                                "since": _iso(a.last_update_at), "at_ms": to_ms(a.at)}))
+            out.append(_notice(adapted, a.key, "update_reminder",
+                               f"{state.key}: a status update is due (none since {_iso(a.last_update_at)})",
+                               now))
+        elif isinstance(a, Exhausted):
+            changes.append(Change(Kind.NOTICE, {"what": "exhausted", "key": a.key, "mode": a.mode,
+                                                "at_ms": to_ms(a.at)}))
+            text = f"{state.key} {state.title}: escalation policy {view.policy} exhausted"
+            out += _pages(adapted, a.targets, a.at, a.key, "page", text, "high")
+            out.append(_notice(adapted, a.key, "exhausted", text, now))
+    return changes, out
+
+
+def _notice(adapted: Adapted, cause: str, event: str, text: str, now: datetime) -> Notification:
+    """A toast in the consoles: the assignee's, or every console when nobody is assigned."""
+    person = adapted.state.assignee
+    return Notification(channel="console", person=person, address=person, at=now, cause=cause,
+                        message=message(adapted.state, event, text), urgency="high")

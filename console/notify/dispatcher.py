@@ -1,0 +1,259 @@
+"""Drains the outbox: claim, deliver, record, with retries and a dead letter.
+
+A row moves `pending -> sending -> sent`, or back to `pending` after a
+failure (next attempt after an exponential backoff with a cap), or to `dead`
+after the last attempt. A row can also end `cancelled` (its incident was
+resolved, re-triggered into a new epoch, or acknowledged before a delayed
+page was due) or `merged` (an identical pending notification to the same
+destination was sent instead).
+
+Crash safety, per row:
+
+- decided but not claimed: the row is `pending` and is sent after a restart;
+- sent and recorded: the row is `sent` and is never taken again;
+- claimed, and the process died during the send: the claim expires and the
+  row is sent again with the same delivery id. That window is the length of
+  one send; a page may then arrive twice, never zero times (DESIGN §5), and
+  the delivery id lets the receiver drop the copy.
+
+Every outcome is recorded as a `notify` op on the incident, in the same
+transaction as the row's new state, so the timeline says who was told what,
+by which channel, and when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, select
+
+from console.domain.commands import Change
+from console.domain.state import IncidentState
+from console.domain.vocabulary import Kind, Status
+from console.engine.metrics import Metrics
+from console.notify.bus import BUS, Bus, ConsoleNotice
+from console.notify.channels import Channel, Delivery, DeliveryFailed
+from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT
+from console.store.store import Store, Writes
+from console.store.tables import Incident
+
+log = logging.getLogger("sunrelay.dispatcher")
+INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
+DISPATCH_ACTOR = "dispatcher"
+_DUE = (
+    select(OUTBOX)
+    .where(OUTBOX.c.state.in_((PENDING, SENDING)), OUTBOX.c.next_attempt_at <= bindparam("b_now"))
+    .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(bindparam("b_limit"))
+)
+_STATUS = select(INCIDENTS.c.id, INCIDENTS.c.status, INCIDENTS.c.epoch).where(
+    INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
+_UPDATE = OUTBOX.update().where(OUTBOX.c.id == bindparam("b_id"))
+Fence = Callable[[Connection], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Attempt n waits base * 2^(n-1), capped; after `attempts` tries the row is dead."""
+
+    base: timedelta = timedelta(seconds=15)
+    cap: timedelta = timedelta(minutes=10)
+    attempts: int = 6
+
+    def delay(self, attempt: int) -> timedelta:
+        return min(self.cap, self.base * (1 << max(0, attempt - 1)))
+
+
+@dataclass(slots=True)
+class DispatchReport:
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    cancelled: int = 0
+    merged: int = 0
+    outcomes: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.failed + self.dead + self.cancelled + self.merged
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    row_id: int
+    delivery: Delivery
+    merged: tuple[int, ...]
+    cause: str
+
+
+class Dispatcher:
+    def __init__(
+        self, store: Store, channels: Mapping[str, Channel], *, backoff: Backoff = Backoff(),
+        batch: int = 200, claim_for: timedelta = timedelta(minutes=2), concurrency: int = 32,
+        metrics: Metrics | None = None, bus: Bus = BUS,
+    ) -> None:
+        self.store = store
+        self.channels = channels
+        self.backoff = backoff
+        self.batch = batch
+        self.claim_for = claim_for
+        self.concurrency = concurrency
+        self.metrics = metrics
+        self.bus = bus
+
+    async def run_once(self, now: datetime, fence: Fence | None = None) -> DispatchReport:
+        """One pass: claim what is due, deliver it concurrently, record the outcomes."""
+        report = DispatchReport()
+        claimed = await asyncio.to_thread(self._claim, now, fence, report)
+        if not claimed:
+            return report
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def deliver(item: _Claimed) -> str | None:
+            async with gate:
+                channel = self.channels.get(item.delivery.channel)
+                if channel is None:
+                    return f"no {item.delivery.channel} channel in this console"
+                try:
+                    await channel.send(item.delivery)
+                except DeliveryFailed as exc:
+                    return str(exc) or type(exc).__name__
+                return None
+
+        errors = await asyncio.gather(*(deliver(item) for item in claimed))
+        await asyncio.to_thread(self._finish, list(zip(claimed, errors, strict=True)), now, fence, report)
+        return report
+
+    # -- claiming (one transaction) ------------------------------------------------------
+
+    def _claim(self, now: datetime, fence: Fence | None, report: DispatchReport) -> list[_Claimed]:
+        with self.store.writing() as w:
+            if fence is not None:
+                fence(w.conn)
+            rows = list(w.conn.execute(_DUE, {"b_now": now, "b_limit": self.batch}))
+            if not rows:
+                return []
+            ids = sorted({r.incident_id for r in rows})
+            status = {r.id: (r.status, r.epoch) for r in w.conn.execute(_STATUS, {"b_ids": ids})}
+            updates: list[dict[str, Any]] = []
+            ops: dict[str, list[Change]] = {}
+            claimed: list[_Claimed] = []
+            groups: dict[tuple[str, str, str | None, str | None], list[Row[Any]]] = {}
+            for row in rows:
+                reason = _cancel_reason(row, status.get(row.incident_id))
+                if reason is not None:
+                    updates.append(_done(row.id, CANCELLED, now, reason))
+                    ops.setdefault(row.incident_id, []).append(_op(row, "cancelled", row.attempts, reason))
+                    report.cancelled += 1
+                    report.outcomes.append((row.id, CANCELLED))
+                    continue
+                groups.setdefault((row.incident_id, row.channel, row.address, row.person), []).append(row)
+            for group in groups.values():
+                first, rest = group[0], group[1:]
+                for dup in rest:
+                    updates.append(_done(dup.id, MERGED, now, f"merged into delivery {first.id}"))
+                    report.merged += 1
+                    report.outcomes.append((dup.id, MERGED))
+                attempt = first.attempts + 1
+                until = now + self.claim_for
+                updates.append({"b_id": first.id, "state": SENDING, "attempts": attempt,
+                                "next_attempt_at": until, "claimed_until": until})
+                claimed.append(_Claimed(first.id, Delivery(
+                    id=f"{self.store.site.site[:12]}-{first.id}", incident_id=first.incident_id,
+                    person=first.person, channel=first.channel, address=first.address,
+                    urgency=first.urgency, attempt=attempt, message=dict(first.message),
+                ), tuple(d.id for d in rest), first.cause))
+            self._write(w, updates, ops)
+        return claimed
+
+    # -- recording (one transaction) ----------------------------------------------------------
+
+    def _finish(self, results: Sequence[tuple[_Claimed, str | None]], now: datetime,
+                fence: Fence | None, report: DispatchReport) -> None:
+        dead: list[_Claimed] = []
+        with self.store.writing() as w:
+            if fence is not None:
+                fence(w.conn)
+            updates: list[dict[str, Any]] = []
+            ops: dict[str, list[Change]] = {}
+            for item, error in results:
+                d = item.delivery
+                if error is None:
+                    updates.append(_done(item.row_id, SENT, now, None))
+                    outcome = SENT
+                    report.sent += 1
+                elif d.attempt >= self.backoff.attempts:
+                    updates.append(_done(item.row_id, DEAD, now, error))
+                    outcome = DEAD
+                    report.dead += 1
+                    dead.append(item)
+                else:
+                    retry_at = now + self.backoff.delay(d.attempt)
+                    updates.append({"b_id": item.row_id, "state": PENDING, "next_attempt_at": retry_at,
+                                    "claimed_until": None, "last_error": error})
+                    outcome = "failed"
+                    report.failed += 1
+                report.outcomes.append((item.row_id, outcome))
+                payload: dict[str, Any] = {
+                    "outbox": item.row_id, "delivery": d.id, "cause": item.cause, "person": d.person,
+                    "channel": d.channel, "address": d.address, "outcome": outcome,
+                    "attempt": d.attempt}
+                if error is not None:
+                    payload["error"] = error
+                if item.merged:
+                    payload["merged"] = len(item.merged)
+                ops.setdefault(d.incident_id, []).append(Change(Kind.NOTIFY, payload))
+                if self.metrics is not None:
+                    self.metrics.inc("sunrelay_notifications_total", channel=d.channel, outcome=outcome)
+            self._write(w, updates, ops)
+        for item in dead:
+            d = item.delivery
+            log.warning("dead letter: %s by %s to %s: giving up after %d attempts",
+                        d.incident.get("key"), d.channel, d.person, d.attempt)
+            self.bus.publish(ConsoleNotice(
+                person=None, key=str(d.incident.get("key", "")), title=str(d.incident.get("title", "")),
+                severity=str(d.incident.get("severity", "")), event="dead_letter",
+                text=f"could not notify {d.person} by {d.channel} after {d.attempt} attempts",
+                bell=False, delivery=d.id))
+
+    def _write(self, w: Writes, updates: list[dict[str, Any]], ops: dict[str, list[Change]]) -> None:
+        for update in updates:  # rows differ in which columns change: one statement each
+            w.conn.execute(_UPDATE, update)
+        for incident_id, changes in ops.items():
+            w.act(incident_id, DISPATCH_ACTOR, recorded(changes))
+
+
+def recorded(changes: list[Change]) -> Callable[[IncidentState], list[Change]]:
+    """A `decide` for `Writes.act` that records changes already decided."""
+    return lambda _state: changes
+
+
+def _cancel_reason(row: Row[Any], status: tuple[str, int] | None) -> str | None:
+    if status is None:
+        return "the incident is not in this store"
+    state, epoch = status
+    if state == Status.RESOLVED.value:
+        return "the incident was resolved"
+    if epoch != row.epoch:
+        return "the incident was re-triggered since"
+    if row.cancel_if_acked and state == Status.ACKNOWLEDGED.value:
+        return "acknowledged before this delayed page was due"
+    return None
+
+
+def _done(row_id: int, state: str, now: datetime, error: str | None) -> dict[str, Any]:
+    return {"b_id": row_id, "state": state, "finished_at": now, "claimed_until": None,
+            "last_error": error}
+
+
+def _op(row: Row[Any], outcome: str, attempt: int, error: str | None) -> Change:
+    payload: dict[str, Any] = {"outbox": row.id, "cause": row.cause, "person": row.person,
+                               "channel": row.channel, "address": row.address, "outcome": outcome,
+                               "attempt": attempt}
+    if error:
+        payload["error"] = error
+    return Change(Kind.NOTIFY, payload)

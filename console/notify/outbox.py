@@ -1,0 +1,75 @@
+"""The notification outbox: rows the engine writes beside the ops that caused them.
+
+A row is written in the same transaction as the decision (an escalation, an
+SLA notice), so a crash can never keep a decision and lose its pages, or the
+reverse. The dispatcher takes rows from here; see dispatcher.py for the
+states a row goes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from console.domain.state import IncidentState
+from console.store.tables import Outbox
+
+OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+PENDING, SENDING, SENT, DEAD, CANCELLED, MERGED = (
+    "pending", "sending", "sent", "dead", "cancelled", "merged")
+_INSERT = OUTBOX.insert()
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One message to one destination, due at `at`."""
+
+    channel: str
+    person: str | None
+    address: str | None
+    at: datetime
+    cause: str
+    message: dict[str, Any] = field(default_factory=dict)
+    urgency: str = "high"
+    cancel_if_acked: bool = False
+
+
+def message(state: IncidentState, event: str, text: str, **extra: Any) -> dict[str, Any]:
+    """What every channel renders from: the incident as it stood when decided."""
+    return {
+        "event": event,
+        "text": text,
+        "incident": {
+            "id": state.id, "key": state.key, "title": state.title, "service": state.service,
+            "severity": state.severity, "priority": state.priority, "status": state.status.value,
+            "team": state.team, "labels": dict(state.labels),
+        },
+        **extra,
+    }
+
+
+def insert(conn: Connection, incident_id: str, epoch: int,
+           notifications: Sequence[Notification], now: datetime) -> None:
+    if not notifications:
+        return
+    conn.execute(_INSERT, [
+        {"incident_id": incident_id, "epoch": epoch, "cause": n.cause[:80], "person": n.person,
+         "channel": n.channel, "address": n.address, "urgency": n.urgency,
+         "cancel_if_acked": n.cancel_if_acked, "message": n.message, "state": PENDING,
+         "attempts": 0, "next_attempt_at": n.at, "claimed_until": None, "last_error": None,
+         "created_at": now, "finished_at": None}
+        for n in notifications
+    ])
+
+
+def depth(conn: Connection) -> dict[str, int]:
+    """Rows per state that still matter to an operator: pending, in flight, dead."""
+    query = (select(OUTBOX.c.state, func.count()).where(OUTBOX.c.state.in_((PENDING, SENDING, DEAD)))
+             .group_by(OUTBOX.c.state))
+    counts = {PENDING: 0, SENDING: 0, DEAD: 0}
+    counts.update({str(state): int(n) for state, n in conn.execute(query)})
+    return counts
