@@ -266,20 +266,22 @@ def verify(db: DbOpt = None) -> None:
     print(f"op log intact: {count} ops")
 
 
-POLICY_COMMANDS = ("policies", "who")
+def mount_tools(first: str) -> None:
+    """Command groups that pull in heavy libraries (the policy language's pydantic
+    models and holiday calendars, the HTTP client) are imported only when asked
+    for, or for --help: incident commands should not pay a fifth of a second."""
+    everything = first in ("--help", "-h")
+    if everything or first in ("policies", "who"):
+        from console import policies_cli
 
+        app.add_typer(policies_cli.app, name="policies")
+        app.command("who")(policies_cli.who)
+    if everything or first == "peers":
+        from console import peers_cli
 
-def mount_policy_tools() -> None:
-    from console import policies_cli
-
-    app.add_typer(policies_cli.app, name="policies")
-    app.command("who")(policies_cli.who)
+        app.add_typer(peers_cli.app, name="peers")
 
 
 def main() -> None:
-    # The policy tools load the whole policy language (pydantic models, holiday
-    # calendars): a fifth of a second that incident commands should not pay.
-    first = sys.argv[1] if len(sys.argv) > 1 else "--help"
-    if first in (*POLICY_COMMANDS, "--help", "-h"):
-        mount_policy_tools()
+    mount_tools(sys.argv[1] if len(sys.argv) > 1 else "--help")
     app()

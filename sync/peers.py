@@ -64,12 +64,16 @@ def load(path: Path) -> list[PeerEntry]:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PeersError(f"{path}: {exc}") from None
-    entries = data.get("peers", [])
+    return parse(data.get("peers", []), str(path))
+
+
+def parse(entries: object, source: str) -> list[PeerEntry]:
+    """Validate the `peers` array as read from TOML; `source` names it in errors."""
     if not isinstance(entries, list):
-        raise PeersError(f"{path}: 'peers' must be an array of tables ([[peers]])")
-    peers: list[PeerEntry] = []
+        raise PeersError(f"{source}: 'peers' must be an array of tables ([[peers]])")
+    found: list[PeerEntry] = []
     for n, raw in enumerate(entries, 1):
-        where = f"{path}: peer #{n}"
+        where = f"{source}: peer #{n}"
         if not isinstance(raw, dict):
             raise PeersError(f"{where} must be a table")
         unknown = set(raw) - {"name", "url", "key_id", "secret_file", "secret_env"}
@@ -82,21 +86,24 @@ def load(path: Path) -> list[PeerEntry]:
             raise PeersError(f"{where}: give exactly one of 'secret_file' or 'secret_env'")
         if not raw["url"].startswith(("http://", "https://")):
             raise PeersError(f"{where}: url must start with http:// or https://")
-        peers.append(PeerEntry(**raw))
-    names = [p.name for p in peers]
+        found.append(PeerEntry(**raw))
+    names = [p.name for p in found]
     if len(set(names)) != len(names):
-        raise PeersError(f"{path}: a peer name appears twice")
-    return peers
+        raise PeersError(f"{source}: a peer name appears twice")
+    return found
 
 
-def save(path: Path, peers: list[PeerEntry]) -> None:
+def rows(entries: list[PeerEntry]) -> list[dict[str, str]]:
+    return [{k: v for k, v in (("name", p.name), ("url", p.url), ("key_id", p.key_id),
+                               ("secret_file", p.secret_file), ("secret_env", p.secret_env))
+             if v is not None} for p in entries]
+
+
+def save(path: Path, entries: list[PeerEntry]) -> None:
     """Write atomically, so a crash never leaves half a peers.toml."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [{k: v for k, v in (("name", p.name), ("url", p.url), ("key_id", p.key_id),
-                               ("secret_file", p.secret_file), ("secret_env", p.secret_env))
-             if v is not None} for p in peers]
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps({"peers": rows}))
+    tmp.write_text(tomli_w.dumps({"peers": rows(entries)}))
     tmp.replace(path)
 
 

@@ -1,0 +1,132 @@
+"""`sunrelay peers add|list|remove|test`: the consoles this one syncs with."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from console.store.db import StoreError, data_dir
+from console.store.store import Store
+from sync import peers
+from sync.client import PeerClient, PeerRefused, PeerUnavailable
+
+app = typer.Typer(help="The peer consoles this one syncs with (peers.toml).", no_args_is_help=True)
+
+PeersOpt = Annotated[Path | None, typer.Option(
+    "--peers", envvar="SUNRELAY_PEERS", show_envvar=True,
+    help="peers.toml [default: next to the store, ~/.local/share/sunrelay/peers.toml]")]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="SUNRELAY_DB", help="Database URL or path")]
+
+
+def peers_path(given: Path | None) -> Path:
+    return given or data_dir() / "peers.toml"
+
+
+def fail(message: str) -> NoReturn:
+    print(f"sunrelay: error: {message}", file=sys.stderr)
+    raise typer.Exit(1)
+
+
+def _load(path: Path) -> list[peers.PeerEntry]:
+    try:
+        return peers.load(path)
+    except peers.PeersError as exc:
+        fail(str(exc))
+
+
+@app.command("list")
+def list_peers(peers_file: PeersOpt = None) -> None:
+    """The configured peers."""
+    path = peers_path(peers_file)
+    entries = _load(path)
+    if not entries:
+        print(f"no peers in {path}")
+    for p in entries:
+        secret = f"file {p.secret_file}" if p.secret_file else f"env {p.secret_env}"
+        print(f"{p.name:<8} {p.url:<40} key {p.key_id:<16} secret from {secret}")
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="The peer's site name, e.g. BER")],
+    url: Annotated[str, typer.Argument(help="Where it serves, e.g. http://10.0.0.2:8765")],
+    key_id: Annotated[str, typer.Option("--key-id", help="Id of the secret shared with it")],
+    secret_file: Annotated[str | None, typer.Option(help="File holding the secret")] = None,
+    secret_env: Annotated[str | None, typer.Option(help="Environment variable holding it")] = None,
+    peers_file: PeersOpt = None,
+) -> None:
+    """Add a peer; its secret stays in a file or an environment variable."""
+    path = peers_path(peers_file)
+    entries = _load(path)
+    if any(p.name == name.upper() for p in entries):
+        fail(f"peer {name.upper()} is already in {path}; remove it first")
+    entry = peers.PeerEntry(name.upper(), url, key_id, secret_file, secret_env)
+    candidate = [*entries, entry]
+    try:
+        peers.parse(peers.rows(candidate), str(path))  # what a running console will check
+    except peers.PeersError as exc:
+        fail(str(exc))
+    peers.save(path, candidate)
+    print(f"added {entry.name} ({entry.url}) to {path}")
+
+
+@app.command("remove")
+def remove(name: Annotated[str, typer.Argument(help="The peer's site name")],
+           peers_file: PeersOpt = None) -> None:
+    """Stop syncing with a peer."""
+    path = peers_path(peers_file)
+    entries = _load(path)
+    kept = [p for p in entries if p.name != name.upper()]
+    if len(kept) == len(entries):
+        fail(f"no peer {name.upper()} in {path}")
+    peers.save(path, kept)
+    print(f"removed {name.upper()} from {path}")
+
+
+@app.command("test")
+def test(name: Annotated[str | None, typer.Argument(help="Only this peer")] = None,
+         peers_file: PeersOpt = None, db: DbOpt = None) -> None:
+    """Reach each peer with a signed request: reachable, clock offset, how far apart."""
+    entries = [p for p in _load(peers_path(peers_file)) if name is None or p.name == name.upper()]
+    if not entries:
+        fail("no such peer configured" if name else "no peers configured")
+    try:
+        with Store.open(db, site_name=os.environ.get("SUNRELAY_SITE")) as store:
+            site, ours = store.site.site, store.vector()
+    except StoreError as exc:
+        fail(str(exc))
+    failed = asyncio.run(_test_all(entries, site, ours))
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _test_all(entries: list[peers.PeerEntry], site: str, ours: dict[str, int]) -> int:
+    failed = 0
+    for entry in entries:
+        try:
+            client = PeerClient(entry.url, entry.key(), site)
+        except peers.PeersError as exc:
+            print(f"{entry.name}: {exc}")
+            failed += 1
+            continue
+        try:
+            sent = time.time()
+            info = await client.info()
+            offset = info["phys_now_ms"] / 1000 - (sent + time.time()) / 2
+            theirs = info["vector"]
+            behind = sum(max(0, s - ours.get(k, 0)) for k, s in theirs.items())
+            ahead = sum(max(0, s - theirs.get(k, 0)) for k, s in ours.items())
+            print(f"{entry.name}: ok, site {info['name']}, clock offset {offset:+.1f} s, "
+                  f"it has {behind} ops we lack, we have {ahead} it lacks")
+        except (PeerUnavailable, PeerRefused) as exc:
+            print(f"{entry.name}: unreachable: {exc}")
+            failed += 1
+        finally:
+            await client.aclose()
+    return failed
