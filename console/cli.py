@@ -280,8 +280,16 @@ def mount_tools(first: str) -> None:
         from console import peers_cli
 
         app.add_typer(peers_cli.app, name="peers")
+    if everything or first in ("console", "demo"):
+        from console.tui import cli as tui_cli
+
+        app.command("console")(tui_cli.console)
+        app.command("demo")(tui_cli.demo)
 
 
 def main() -> None:
-    mount_tools(sys.argv[1] if len(sys.argv) > 1 else "--help")
+    # No command (or only options, as in `sunrelay --readonly`) opens the console.
+    if len(sys.argv) == 1 or (sys.argv[1].startswith("-") and sys.argv[1] not in ("--help", "-h")):
+        sys.argv.insert(1, "console")
+    mount_tools(sys.argv[1])
     app()

@@ -1,0 +1,126 @@
+"""`sunrelay` (the console, also `sunrelay console`) and `sunrelay demo`.
+
+Textual is imported inside the commands, so the scriptable incident commands
+never pay for it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", envvar="SUNRELAY_DB", help="Database URL or SQLite path")]
+AsOpt = Annotated[str | None, typer.Option(
+    "--as", envvar="SUNRELAY_USER", help="Who is at the console [default: your login name]")]
+PoliciesOpt = Annotated[Path | None, typer.Option(
+    "--policies", envvar="SUNRELAY_POLICIES", file_okay=False, help="Policy directory")]
+NoMouse = Annotated[bool, typer.Option("--no-mouse", help="No mouse reporting (thin links)")]
+LowColor = Annotated[bool, typer.Option(
+    "--low-color", help="16 colours, the terminal's own palette")]
+Compact = Annotated[bool, typer.Option("--compact", help="A shorter footer")]
+Readonly = Annotated[bool, typer.Option("--readonly", help="Watch only: no action keys")]
+Keys = Annotated[str | None, typer.Option(
+    "--keys", envvar="SUNRELAY_KEYS",
+    help="Remap keys: BINDING-ID=KEY,... (ids are listed by ?), e.g. incident.ack=A")]
+
+
+def parse_keys(text: str | None) -> dict[str, str]:
+    keymap: dict[str, str] = {}
+    for item in (text or "").split(","):
+        if item.strip():
+            ident, sep, key = item.partition("=")
+            if not sep or not ident.strip() or not key.strip():
+                raise typer.BadParameter(f"{item!r} is not BINDING-ID=KEY", param_hint="--keys")
+            keymap[ident.strip()] = key.strip()
+    return keymap
+
+
+def run_console(url: str | None, actor: str, policy_dir: Path | None, *, no_mouse: bool,
+                low_color: bool, compact: bool, readonly: bool, keys: str | None,
+                site_name: str | None = None) -> None:
+    """Open the store and the policies, and run the console until it is quit or the
+    terminal goes away (SIGHUP) or it is told to stop (SIGTERM): exit status 0."""
+    keymap = parse_keys(keys)
+    if low_color:
+        os.environ["TEXTUAL_COLOR_SYSTEM"] = "standard"
+    from console.policies_cli import default_policies_dir
+    from console.store.db import StoreError
+    from console.store.store import Store
+    from console.tui.app import SunrelayApp
+    from policies import reload
+
+    directory = policy_dir or default_policies_dir()
+    loaded = reload(directory, None)
+    try:
+        store = Store.open(url, site_name=site_name or os.environ.get("SUNRELAY_SITE"))
+    except StoreError as exc:
+        print(f"sunrelay: error: {exc}", file=sys.stderr)
+        raise typer.Exit(1) from None
+    try:
+        app = SunrelayApp(store, actor=actor, policy_dir=directory, policy_set=loaded.in_force,
+                          readonly=readonly, compact=compact, low_color=low_color, keymap=keymap,
+                          handle_signals=True)
+        app.ctx.problems = loaded.problems
+        app.run(mouse=not no_mouse)
+    finally:
+        store.close()
+
+
+def console(db: DbOpt = None, as_: AsOpt = None, policies_dir: PoliciesOpt = None,
+            no_mouse: NoMouse = False, low_color: LowColor = False, compact: Compact = False,
+            readonly: Readonly = False, keys: Keys = None) -> None:
+    """The full-screen console (what `sunrelay` with no command opens)."""
+    run_console(db, as_ or getpass.getuser(), policies_dir, no_mouse=no_mouse,
+                low_color=low_color, compact=compact, readonly=readonly, keys=keys)
+
+
+def demo(
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Keep the demo store here [default: a temporary directory, removed after]")]
+    = None,
+    seed: Annotated[int, typer.Option(help="Random seed for the sample data")] = 7,
+    feed: Annotated[bool, typer.Option(help="Simulated monitoring raising and clearing alerts")]
+    = True,
+    interval: Annotated[float, typer.Option(help="Seconds between simulated alerts")] = 5.0,
+    no_mouse: NoMouse = False, low_color: LowColor = False, compact: Compact = False,
+    keys: Keys = None,
+) -> None:
+    """Try Sunrelay: sample incidents and live alerts, as the Jakarta on-call engineer.
+
+    A new store holds a week of history and a dozen open incidents made from the
+    example policies; simulated monitoring raises and clears alerts meanwhile."""
+    from datetime import UTC, datetime
+
+    from console import demo as sample
+    from policies import load
+
+    ps = load(sample.EXAMPLES)
+    tmp = None if db else tempfile.mkdtemp(prefix="sunrelay-demo-")
+    path = Path(db) if db else Path(tmp or ".") / "demo.db"
+    if path.exists():
+        print(f"sunrelay: error: {path} exists; the demo fills a new store", file=sys.stderr)
+        raise typer.Exit(1)
+    url = f"sqlite:///{path.resolve()}"
+    try:
+        actor = sample.fill(url, ps, datetime.now(UTC), seed)
+        simulator = sample.Feed(url, ps, interval, seed) if feed else None
+        if simulator is not None:
+            simulator.start()
+        try:
+            run_console(url, actor, sample.EXAMPLES, no_mouse=no_mouse, low_color=low_color,
+                        compact=compact, readonly=False, keys=keys, site_name=sample.SITE)
+        finally:
+            if simulator is not None:
+                simulator.stop.set()
+                simulator.join(timeout=5)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""One module per screen; each owns its bindings, data wiring and styles."""

@@ -1,0 +1,137 @@
+"""One incident: every field, labels, SLA clocks with time left, what the policy
+says comes next, the timeline of every op (and which console it came from),
+and the same action keys as the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..model import countdown
+from ..services import incident
+from ..services.actions import Target
+from .actions import ACTION_BINDINGS, IncidentActions
+
+KIND_STYLE = {"trigger": "bold", "ack": "green", "resolve": "green", "escalate": "bold red",
+              "note": "", "reopen": "bold yellow", "unack": "yellow"}
+
+
+class IncidentScreen(IncidentActions):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="incident.back"),
+        Binding("j,down", "scroll(1)", "Down", show=False, id="incident.down"),
+        Binding("k,up", "scroll(-1)", "Up", show=False, id="incident.up"),
+        *ACTION_BINDINGS,
+    ]
+    DEFAULT_CSS = """
+    IncidentScreen #detail { height: 1fr; padding: 0 1; }
+    IncidentScreen #title { text-style: bold; margin-bottom: 1; }
+    IncidentScreen #clocks { margin: 1 0; }
+    IncidentScreen .section { text-style: bold; color: $accent; }
+    """
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+        self.detail: incident.Detail | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="detail"):
+            yield Static(f"{self.key}: loading…", id="title")
+            yield Static(id="fields")
+            yield Static(id="clocks")
+            yield Static("Timeline", classes="section")
+            yield Static(id="timeline")
+
+    def reload(self) -> None:
+        store, key, ps, now = self.ctx.store, self.key, self.ctx.policies, self.ctx.clock.now()
+        self.background("incident-load", lambda: incident.load(store, key, ps, now), self.show)
+
+    def show(self, detail: incident.Detail) -> None:
+        self.detail = detail
+        self.key = detail.key
+        title = Text(no_wrap=False)
+        title.append(f"{detail.key} ", style="bold reverse")
+        title.append(f" {detail.severity.upper()} {detail.priority or ''} ", style="bold")
+        if detail.high_risk:
+            title.append(" HIGH-RISK ", style="bold reverse")
+        title.append(" " + detail.title)
+        self.query_one("#title", Static).update(title)
+        grid = Table.grid(padding=(0, 2), expand=True)
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(ratio=1)
+        cells = [*detail.fields,
+                 ("Labels", ", ".join(f"{k}={v}" for k, v in sorted(detail.labels.items())) or "-")]
+        for i in range(0, len(cells), 2):
+            left = cells[i]
+            right = cells[i + 1] if i + 1 < len(cells) else ("", "")
+            grid.add_row(left[0], Text(left[1]), right[0], Text(right[1]))
+        for name, values in detail.conflicts.items():
+            grid.add_row("Conflict", Text(f"{name} set concurrently: "
+                                          + " / ".join(str(v) for v in values)), "", "")
+        self.query_one("#fields", Static).update(grid)
+        lines = Text()
+        for entry in detail.timeline:
+            lines.append(f"{entry.at:%m-%d %H:%M:%S}Z ", style="dim")
+            lines.append(f"{entry.actor:<10} ")
+            lines.append(entry.text, style=KIND_STYLE.get(entry.kind, ""))
+            if entry.origin:
+                lines.append(f"  (from {entry.origin})", style="italic")
+            lines.append("\n")
+        self.query_one("#timeline", Static).update(lines)
+        self.tick()
+
+    def _clock_text(self, now: datetime) -> Text:
+        text = Text()
+        detail = self.detail
+        if detail is None:
+            return text
+        text.append("SLA  ", style="bold")
+        if not detail.clocks:
+            text.append("no SLA target for this priority" if self.ctx.policies else
+                        "no policy set loaded", style="dim")
+        for clock in detail.clocks:
+            if clock.due_at is None:
+                continue
+            left = (clock.due_at - now).total_seconds()
+            style = "dim" if clock.stopped else ("bold reverse" if left < 0 else
+                                                  "bold" if clock.warn_at and clock.warn_at <= now
+                                                  else "")
+            state = "met" if clock.stopped else countdown(left)
+            text.append(f"{clock.kind} {state}", style=style)
+            text.append(f" (due {clock.due_at:%H:%M}Z)   ", style="dim")
+        text.append("\nNext ", style="bold")
+        if not detail.coming:
+            text.append("nothing due" if detail.status != "resolved" else "resolved", style="dim")
+        for item in detail.coming[:3]:
+            left = (item.at - now).total_seconds()
+            text.append(f"\n  {countdown(left):>7} ", style="bold reverse" if left < 0 else "bold")
+            text.append(item.text)
+            if left < 0 and self.ctx.services.engine != "running":
+                text.append(f"  (overdue: engine {self.ctx.services.engine})", style="dim")
+        return text
+
+    def tick(self) -> None:
+        super().tick()
+        self.query_one("#clocks", Static).update(self._clock_text(self.ctx.clock.now()))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_scroll(self, delta: int) -> None:
+        self.query_one("#detail", VerticalScroll).scroll_relative(y=delta, animate=False)
+
+    def target(self) -> Target | None:
+        d = self.detail
+        if d is None:
+            return None
+        return Target(d.key, d.severity, d.priority, d.high_risk)

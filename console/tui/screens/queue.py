@@ -1,0 +1,161 @@
+"""The queue (home): open incidents, most urgent first, with live countdowns, a
+filter bar and the views mine / my teams / all / resolved today."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Input, Static
+
+from policies.timeutil import zone
+
+from ..model import QueueRow
+from ..services import queue
+from ..services.actions import Target
+from ..services.incident import is_high_risk
+from ..widgets.incident_table import IncidentTable
+from .actions import ACTION_BINDINGS, IncidentActions
+
+
+class QueueScreen(IncidentActions):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="queue.filter"),
+        Binding("v", "next_view", "View", id="queue.view"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="queue.clear-filter"),
+        *ACTION_BINDINGS,
+    ]
+    DEFAULT_CSS = """
+    QueueScreen #views { height: 1; padding: 0 1; background: $boost; }
+    QueueScreen IncidentTable { height: 1fr; }
+    QueueScreen #filter { dock: bottom; display: none; border: none; height: 1; padding: 0 1; }
+    QueueScreen #filter.-shown { display: block; }
+    QueueScreen #shown { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[QueueRow] = []
+        self.view = "all"
+        self.filter = queue.Filter()
+        self.loaded = False
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(id="views")
+        yield IncidentTable(self.ctx.clock.now, id="queue-table")
+        yield Static(id="shown")
+        yield Input(placeholder="filter: words, s:sev1, p:P1, svc:payments*, team:db, st:ack, me",
+                    id="filter")
+
+    @property
+    def table(self) -> IncidentTable:
+        return self.query_one(IncidentTable)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.table.focus()
+
+    # -- data ----------------------------------------------------------------------
+
+    def _day_start(self) -> datetime:
+        now = self.ctx.clock.now()
+        tz = zone(self.ctx.me.time_zone) if self.ctx.me.time_zone else now.astimezone().tzinfo
+        return now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def reload(self) -> None:
+        engine, ps, since = self.ctx.store.engine, self.ctx.policies, self._day_start()
+        self.background("queue-load", lambda: queue.load(engine, ps, since), self.loaded_rows)
+
+    def loaded_rows(self, rows: list[QueueRow]) -> None:
+        if self.loaded:
+            self._announce(rows)
+        self.rows = rows
+        self.loaded = True
+        self.show_rows()
+
+    def _announce(self, rows: Sequence[QueueRow]) -> None:
+        """Toast and bell for incidents new since the last load that page me: in my
+        teams or assigned to me."""
+        seen = {r.key for r in self.rows}
+        me = self.ctx.me
+        fresh = [r for r in rows if r.key not in seen and r.status == "triggered"
+                 and (r.team in me.teams or r.assignee in me.names)]
+        for row in fresh[:3]:
+            self.notify(f"{row.key} {row.severity.upper()} {row.title}", title="New page",
+                        severity="error" if row.severity in ("sev1", "sev2") else "warning",
+                        markup=False)
+        if fresh:
+            self.app.bell()
+
+    def show_rows(self) -> None:
+        shown = queue.select_rows(self.rows, self.view, self.filter, self.ctx.me)
+        table = self.table
+        table.empty_text = ("no incidents match the filter" if not self.filter.empty
+                            else f"no incidents in {queue.VIEW_TITLES[self.view].lower()}")
+        table.set_rows(shown)
+        counts = queue.counts(self.rows, self.ctx.me)
+        views = Text(no_wrap=True, overflow="ellipsis")
+        for name in queue.VIEWS:
+            label = f" {queue.VIEW_TITLES[name]} {counts[name]} "
+            views.append(label, style="reverse bold" if name == self.view else "")
+            views.append(" ")
+        views.append(" v: next view", style="dim")
+        self.query_one("#views", Static).update(views)
+        total = counts[self.view]
+        text = f"{len(shown)} of {total} shown"
+        filter_text = self.query_one("#filter", Input).value.strip()
+        if filter_text:
+            text += f" · filter: {filter_text} (esc clears)"
+        self.query_one("#shown", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+
+    def tick(self) -> None:
+        super().tick()
+        self.table.tick()
+
+    # -- keys ----------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        self.filter = queue.parse_filter(event.value)
+        self.show_rows()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value.strip():
+            box.remove_class("-shown")
+        self.table.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("-shown")
+        self.filter = queue.Filter()
+        self.show_rows()
+        self.table.focus()
+
+    def action_next_view(self) -> None:
+        views = queue.VIEWS
+        self.view = views[(views.index(self.view) + 1) % len(views)]
+        self.show_rows()
+
+    @on(IncidentTable.Selected)
+    def open_row(self, event: IncidentTable.Selected) -> None:
+        self.console.open_incident(event.row.key)
+
+    def target(self) -> Target | None:
+        row = self.table.current
+        if row is None:
+            return None
+        return Target(row.key, row.severity, row.priority,
+                      is_high_risk(row.priority, row.severity, row.labels))

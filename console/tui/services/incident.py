@@ -1,0 +1,196 @@
+"""One incident in full for the incident screen: fields, SLA clocks, what the
+policy says is due next, and the timeline with where each op came from.
+
+Here the console can afford the exact answer (`policies.due`, `sla_clock`)
+because it computes it for one incident, not ten thousand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+
+from console.domain.fold import wall_ms
+from console.domain.state import IncidentState
+from console.domain.timeline import describe
+from console.render import iso
+from console.store import db
+from console.store.projection import ms_to_dt
+from console.store.store import Store
+from console.store.tables import Incident
+from policies import PolicySet, due, sla_clock
+from policies.escalation import (
+    Action,
+    Escalate,
+    Exhausted,
+    IncidentView,
+    RaiseUrgency,
+    RetriggerStaleAck,
+    SlaBreach,
+    SlaWarning,
+    UpdateReminder,
+)
+from sync.ops import Op
+
+INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """An SLA clock: goal `kind` (`ack`, `resolve`) falls due at `due_at`."""
+
+    kind: str
+    due_at: datetime | None
+    stopped: bool
+    warn_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    at: datetime
+    actor: str
+    text: str
+    origin: str  # "" for this console, else the site the op came from
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Coming:
+    """Something the policy says falls due; passed ones are overdue (no engine acted)."""
+
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    key: str
+    id: str
+    title: str
+    status: str
+    severity: str
+    priority: str | None
+    high_risk: bool
+    fields: list[tuple[str, str]]
+    labels: dict[str, str]
+    clocks: list[Clock]
+    coming: list[Coming]
+    timeline: list[Entry]
+    conflicts: dict[str, list[str | None]] = field(default_factory=dict)
+
+
+def is_high_risk(priority: str | None, severity: str, labels: dict[str, str]) -> bool:
+    """Resolving these needs the key typed: P1 at sev1, or any incident whose
+    route marked it `risk=high` (a label the policy's routes and alerts carry)."""
+    return (priority == "P1" and severity == "sev1") or labels.get("risk") == "high"
+
+
+def site_names(engine: Engine) -> dict[str, str]:
+    """Site id -> the key prefix its incidents carry (JKT), as far as this store knows."""
+    with db.reading(engine) as conn:
+        rows = conn.execute(select(INCIDENTS.c.origin_site, func.min(INCIDENTS.c.key))
+                            .group_by(INCIDENTS.c.origin_site))
+        return {site: key.rpartition("-")[0] for site, key in rows}
+
+
+def view_of(state: IncidentState, ops: list[Op], row: Incident) -> IncidentView:
+    """What the decision functions need, from the fold and the timeline."""
+    started = None
+    for op in ops:
+        if op.kind in ("reopen", "unack"):
+            started = ms_to_dt(wall_ms(op.hlc))
+    steps = {(s.loop, s.level - 1): ms_to_dt(min(a.at for a in s.attempts))
+             for s in state.steps if s.epoch == state.epoch and s.attempts}
+    loop, level = state.escalation
+    updates = [ms_to_dt(wall_ms(op.hlc)) for op in ops
+               if op.kind == "note" and str(op.payload.get("text", "")).startswith("update:")]
+    return IncidentView(
+        id=state.id, key=state.key, service=state.service,
+        severity=state.severity,  # type: ignore[arg-type]
+        priority=state.priority,  # type: ignore[arg-type]
+        status=state.status.value,
+        created_at=row.created_at, policy=state.policy, team=state.team, epoch=state.epoch,
+        epoch_started_at=started, acknowledged_at=row.acknowledged_at,
+        resolved_at=row.resolved_at, last_update_at=updates[-1] if updates else None,
+        loop=loop, level=level - 1, steps_taken=steps, labels=state.labels,
+    )
+
+
+def describe_action(action: Action, ps: PolicySet) -> str:
+    if isinstance(action, Escalate):
+        people = ", ".join(ps.people[p].name if p in ps.people else p for p in action.people)
+        verb = "notify" if action.notify_only else "page"
+        return f"{verb} level {action.level + 1}: {people or 'nobody'}"
+    if isinstance(action, SlaWarning):
+        return f"SLA warning: time to {action.kind}"
+    if isinstance(action, SlaBreach):
+        return f"SLA breach: time to {action.kind}"
+    if isinstance(action, UpdateReminder):
+        return "status update due"
+    if isinstance(action, RetriggerStaleAck):
+        return "acknowledgement goes stale: re-trigger"
+    if isinstance(action, RaiseUrgency):
+        return "support hours open: urgency raised"
+    if isinstance(action, Exhausted):
+        return f"escalation policy exhausted ({action.mode})"
+    return type(action).__name__
+
+
+def coming(view: IncidentView, ps: PolicySet, now: datetime) -> list[Coming]:
+    """Overdue actions, then the next one the policy foresees."""
+    result = due(view, ps, now)
+    out = [Coming(a.at, describe_action(a, ps)) for a in result.actions]
+    if result.next_due_at is not None:
+        ahead = due(view, ps, result.next_due_at)
+        named = [a for a in ahead.actions if a.at >= now] or ahead.actions
+        text = describe_action(named[0], ps) if named else "the engine looks again"
+        out.append(Coming(result.next_due_at, text))
+    return out
+
+
+def clocks(view: IncidentView, ps: PolicySet, now: datetime) -> list[Clock]:
+    target = ps.sla_for(view.priority)
+    if target is None:
+        return []
+    cal = ps.calendars.get(target.calendar) if target.calendar else None
+    out = []
+    for kind, goal, stopped in (("ack", target.ack, view.acknowledged_at or view.resolved_at),
+                                ("resolve", target.resolve, view.resolved_at)):
+        if goal is None:
+            continue
+        c = sla_clock(goal, cal, view.created_at, (), now, target.warn_at, stopped)
+        out.append(Clock(kind, c.due_at, c.stopped, c.warn_at))
+    return out
+
+
+def load(store: Store, key: str, ps: PolicySet | None, now: datetime) -> Detail:
+    row = store.find(key)
+    state = store.get(row.id)
+    ops = store.timeline(row.id)
+    names = site_names(store.engine)
+    local = store.site.site
+    timeline = [Entry(ms_to_dt(wall_ms(op.hlc)), op.actor, describe(op),
+                      "" if op.site == local else names.get(op.site, op.site[:8]), op.kind)
+                for op in ops]
+    view = view_of(state, ops, row)
+    ack = (f"{iso(row.acknowledged_at)} by {row.acknowledged_by}" if row.acknowledged_at else "-")
+    fields = [
+        ("Status", f"{row.status} (epoch {row.epoch})"), ("Severity", row.severity),
+        ("Priority", row.priority or "-"), ("Stage", row.stage), ("Service", row.service),
+        ("Team", row.team or "-"), ("Policy", row.policy or "-"),
+        ("Assignee", row.assignee or "-"),
+        ("Escalation", f"level {row.esc_level}" + (f", loop {row.esc_loop}" if row.esc_loop else "")),
+        ("Alerts", str(row.alert_count)), ("Dedup key", row.dedup_key or "-"),
+        ("Created", iso(row.created_at) or "-"), ("Acknowledged", ack),
+        ("Resolved", f"{iso(row.resolved_at)} by {row.resolved_by}" if row.resolved_at else "-"),
+    ]
+    return Detail(
+        key=row.key, id=row.id, title=row.title, status=row.status, severity=row.severity,
+        priority=row.priority, high_risk=is_high_risk(row.priority, row.severity, row.labels),
+        fields=fields, labels=dict(row.labels),
+        clocks=clocks(view, ps, now) if ps is not None else [],
+        coming=coming(view, ps, now) if ps is not None and row.status != "resolved" else [],
+        timeline=timeline, conflicts=state.conflicts(),
+    )

@@ -1,0 +1,99 @@
+"""Who is on call, now and next, per schedule and follow-the-sun group, in each
+person's local time; the 24-hour coverage strip of each region; and whether the
+person running the console holds the pager."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from policies import PolicySet
+from policies.followthesun import duties, group_on_call
+from policies.schedule import next_change, on_call
+from policies.timeutil import format_duration, zone
+
+from ..model import Lane
+from .queue import Me
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    name: str
+    local: str  # "Tue 09:14 Asia/Jakarta"
+
+
+@dataclass(frozen=True, slots=True)
+class Rota:
+    """One schedule or follow-the-sun group: who now, who next and when."""
+
+    kind: str  # "schedule" or "follow-the-sun"
+    id: str
+    name: str
+    region: str | None
+    now: list[Person]
+    next: list[Person]
+    next_region: str | None
+    handoff_at: datetime | None
+    handoff_in: str
+
+
+def _person(ps: PolicySet, pid: str, at: datetime) -> Person:
+    p = ps.people.get(pid)
+    if p is None:
+        return Person(pid, pid, "")
+    local = at.astimezone(zone(p.time_zone))
+    return Person(pid, p.name, f"{local:%a %H:%M} {p.time_zone}")
+
+
+def rotas(ps: PolicySet, now: datetime) -> list[Rota]:
+    out: list[Rota] = []
+    for gid, group in sorted(ps.follow_the_sun.items()):
+        g = group_on_call(group, ps.schedules, now)
+        after = group_on_call(group, ps.schedules, g.handoff_at) if g.handoff_at else None
+        out.append(Rota(
+            "follow-the-sun", gid, group.name or gid, g.region,
+            [_person(ps, p, now) for p in g.people],
+            [_person(ps, p, g.handoff_at) for p in after.people] if after and g.handoff_at else [],
+            g.next_region, g.handoff_at,
+            format_duration(g.handoff_at - now) if g.handoff_at else "-"))
+    for sid, sched in sorted(ps.schedules.items()):
+        change = next_change(sched, now)
+        out.append(Rota(
+            "schedule", sid, sched.name or sid, None,
+            [_person(ps, p, now) for p in on_call(sched, now)],
+            [_person(ps, p, change.start) for p in change.people] if change else [],
+            None, change.start if change else None,
+            format_duration(change.start - now) if change else "-"))
+    return out
+
+
+def lanes(ps: PolicySet, now: datetime) -> list[Lane]:
+    start = now.replace(minute=0, second=0, microsecond=0)
+    hours = [start + timedelta(hours=h) for h in range(24)]
+    out: list[Lane] = []
+    for gid, group in sorted(ps.follow_the_sun.items()):
+        spans = duties(group, start, start + timedelta(hours=24))
+        for region in group.regions:
+            mine = [(d.start, d.end) for d in spans if d.region == region.name]
+            cells = [any(s <= h + timedelta(minutes=30) < e for s, e in mine) for h in hours]
+            tz = zone(region.time_zone)
+            out.append(Lane(gid, region.name, region.time_zone, cells,
+                            [h.astimezone(tz).hour for h in hours]))
+    return out
+
+
+def my_duty(ps: PolicySet | None, me: Me, now: datetime) -> tuple[bool, str | None]:
+    """(on call now, my region): on call in any schedule or through a group."""
+    if ps is None or me.person is None:
+        return False, None
+    region = None
+    for group in ps.follow_the_sun.values():
+        for r in group.regions:
+            sched = ps.schedules.get(r.schedule)
+            if sched is not None and any(me.person in layer.members for layer in sched.layers):
+                region = r.name
+    for sched in ps.schedules.values():
+        if me.person in on_call(sched, now):
+            return True, region
+    return False, region

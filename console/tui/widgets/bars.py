@@ -1,0 +1,28 @@
+"""Labelled horizontal bars for the report figures (16-colour safe: block characters)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class Bars(Static):
+    DEFAULT_CSS = """
+    Bars { height: auto; padding: 0 1; }
+    """
+
+    def show(self, title: str, items: Sequence[tuple[str, int]], width: int = 30) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(title + "\n", style="bold")
+        top = max((n for _, n in items), default=0)
+        label_w = max((len(label) for label, _ in items), default=0)
+        for label, n in items:
+            bar = round(n / top * width) if top else 0
+            text.append(f"{label:<{label_w}} ")
+            text.append("█" * bar, style="bold")
+            text.append(f" {n}\n")
+        if not items:
+            text.append("nothing yet\n", style="dim")
+        self.update(text)
