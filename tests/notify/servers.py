@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,3 +70,46 @@ class WebhookReceiver:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1 with STARTTLS required and LOGIN/PLAIN checked against one user."""
+
+    def __init__(self, cert: str, key: str, user: str, password: str) -> None:
+        import ssl
+
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages: list[Any] = []
+        self.logins: list[str] = []
+        server = self
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+
+        class Handler:
+            async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:
+                server.messages.append(envelope)
+                return "250 OK"
+
+        def authenticator(_server: Any, _session: Any, _envelope: Any, _mechanism: str,
+                          data: Any) -> AuthResult:
+            ok = isinstance(data, LoginPassword) and data.login.decode() == user \
+                and data.password.decode() == password
+            if ok:
+                server.logins.append(user)
+            return AuthResult(success=ok)
+
+        with socket.socket() as sock:  # aiosmtpd's readiness probe needs the real port up front
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.controller = Controller(
+            Handler(), hostname="127.0.0.1", port=self.port, tls_context=context, require_starttls=True,
+            auth_required=True, authenticator=authenticator, server_hostname="127.0.0.1")
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
