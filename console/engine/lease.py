@@ -16,6 +16,7 @@ every page would go out once per process.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -125,10 +126,8 @@ class PostgresLock:
 
     def _drop(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close; it is gone
                 self._conn.close()
-            except Exception:  # closing a broken connection may fail; it is gone either way
-                pass
             self._conn = None
             self._pid = None
 
