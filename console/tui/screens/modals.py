@@ -81,7 +81,12 @@ class PromptScreen(ModalScreen[str | None]):
             yield Label(self.hint, classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value)
+        # Textual runs this handler for each class in the MRO, so subclasses
+        # change `answer`, not the handler.
+        self.dismiss(self.answer(event.value))
+
+    def answer(self, value: str) -> str | None:
+        return value
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -97,8 +102,8 @@ class TypeKeyScreen(PromptScreen):
                          hint="esc to cancel")
         self.key = key
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value if event.value.strip().upper() == self.key.upper() else None)
+    def answer(self, value: str) -> str | None:
+        return value if value.strip().upper() == self.key.upper() else None
 
 
 class ChoiceScreen(ModalScreen[str | None]):

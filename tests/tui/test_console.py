@@ -1,0 +1,304 @@
+"""Every action and screen of the console, driven by Pilot against a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import policies
+from console.store.store import Store
+from console.tui.screens.incident import IncidentScreen
+from console.tui.screens.queue import QueueScreen
+from console.tui.services.clock import FixedClock
+from console.tui.widgets.incident_table import IncidentTable
+
+from .conftest import EXAMPLES, ME, NOW, make_app, settle, texts
+
+
+def table(app: object) -> IncidentTable:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, QueueScreen)
+    return screen.table
+
+
+def toasts(app: object) -> list[str]:
+    return [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
+
+
+async def select(pilot: object, app: object, key: str) -> None:
+    rows = table(app).rows
+    table(app).cursor = [r.key for r in rows].index(key)
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+async def test_queue_most_urgent_first_with_live_countdowns(store: Store, policy_set: policies.PolicySet) -> None:
+    clock = FixedClock(NOW)
+    app = make_app(store, policy_set, clock=clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        rows = table(app).rows
+        assert [r.key for r in rows] == ["JKT-1", "JKT-2", "JKT-3", "JKT-4", "JKT-5"]
+        first = rows[0]
+        assert first.deadline is not None
+        strip = table(app).render_line(1).text
+        left = int((first.deadline - NOW).total_seconds())
+        assert f"{first.deadline_kind} -" in strip or first.deadline_kind in strip
+        clock.advance(timedelta(seconds=61))
+        table(app).tick()
+        later = table(app).render_line(1).text
+        assert later != strip, "the countdown is computed from the clock at render time"
+        assert left - 61 < 0 or "01:" not in later
+
+
+async def test_ack_note_and_refusal(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "JKT-4")
+        await pilot.press("a")
+        await settle(pilot)
+        assert store.get("JKT-4").status.value == "acknowledged"
+        assert "JKT-4 acknowledged" in toasts(app)
+        await pilot.press("a")  # already acknowledged: refused with the domain's sentence
+        await settle(pilot)
+        assert any("already acknowledged" in t for t in toasts(app))
+        await pilot.press("n")
+        await pilot.press(*"restarted the exporter")
+        await pilot.press("enter")
+        await settle(pilot)
+        notes = store.notes(store.find("JKT-4").id)
+        assert [n.text for n in notes] == ["restarted the exporter"]
+        assert notes[0].author == ME
+
+
+async def test_resolve_p1_high_risk_needs_the_key_typed(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "JKT-1")
+        await pilot.press("r")
+        await pilot.press(*"JKT-2", "enter")  # the wrong key changes nothing
+        await settle(pilot)
+        assert store.get("JKT-1").status.value == "triggered"
+        await pilot.press("r")
+        await pilot.press(*"jkt-1", "enter")
+        await settle(pilot)
+        assert store.get("JKT-1").status.value == "resolved"
+        assert "JKT-1" not in [r.key for r in table(app).rows]
+
+
+async def test_resolve_p1_asks_and_no_keeps_it_open(store: Store, policy_set: policies.PolicySet) -> None:
+    store.act("JKT-2", ME, lambda s: __import__("console.domain.commands").domain.commands
+              .set_priority(s, "P1"))
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "JKT-2")
+        await pilot.press("r", "n")
+        await settle(pilot)
+        assert store.get("JKT-2").status.value == "acknowledged"
+        await pilot.press("r", "y")
+        await settle(pilot)
+        assert store.get("JKT-2").status.value == "resolved"
+
+
+async def test_escalate_update_priority_severity_reassign(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "JKT-4")
+        await pilot.press("e", *"nobody answers", "enter")
+        await settle(pilot)
+        assert store.get("JKT-4").escalation == (0, 2)
+        await select(pilot, app, "JKT-4")
+        await pilot.press("u", "down", "down", "enter")  # stage: investigating
+        await pilot.press(*"rolling back", "enter")
+        await settle(pilot)
+        state = store.get("JKT-4")
+        assert state.stage == "investigating"
+        assert store.notes(state.id)[-1].text == "update: rolling back"
+        await select(pilot, app, "JKT-4")
+        await pilot.press("p", "up", "enter")  # P3 -> P2
+        await settle(pilot)
+        assert store.get("JKT-4").priority == "P2"
+        await select(pilot, app, "JKT-4")
+        await pilot.press("S", "up", "enter")  # sev3 -> sev2
+        await settle(pilot)
+        assert store.get("JKT-4").severity == "sev2"
+        await select(pilot, app, "JKT-4")
+        await pilot.press("t", "down", "enter")  # the second choice: team payments
+        await settle(pilot)
+        assert store.get("JKT-4").team == "payments"
+
+
+async def test_reopen_from_resolved_today(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("v")
+        assert [r.key for r in table(app).rows] == ["JKT-6"]
+        await pilot.press("o")
+        await settle(pilot)
+        assert store.get("JKT-6").status.value == "triggered"
+
+
+async def test_filter_and_views(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"s:sev2")
+        assert [r.key for r in table(app).rows] == ["JKT-2", "JKT-3"]
+        await pilot.press("enter")
+        assert "2 of 5 shown" in texts(app)
+        await pilot.press("slash")
+        await pilot.press(*" svc:api*")
+        assert [r.key for r in table(app).rows] == ["JKT-3"]
+        await pilot.press("escape")
+        assert len(table(app).rows) == 5
+        await pilot.press("slash", *"me", "enter")
+        assert [r.key for r in table(app).rows] == ["JKT-3"]
+        await pilot.press("escape", "v")  # mine
+        assert [r.key for r in table(app).rows] == ["JKT-3"]
+        await pilot.press("v")  # my teams (sre)
+        assert [r.key for r in table(app).rows] == ["JKT-3", "JKT-4", "JKT-5"]
+
+
+async def test_incident_screen_and_back(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "JKT-2")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentScreen)
+        shown = texts(app)
+        assert "Replication lag" in shown and "failover of db-3 started" in shown
+        assert "SLA" in shown and "acknowledged" in shown
+        await pilot.press("a")  # acting from the incident screen: refused, it is acked
+        await settle(pilot)
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+        await pilot.press("2")  # screen 2 opens the highlighted incident
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentScreen) and app.screen.key == "JKT-2"
+
+
+async def test_every_screen_renders(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        expected = {"3": "Budi Santoso", "4": "Open incidents (5)", "5": "not configured",
+                    "6": "No problems", "7": "Last 7 days: 6 incidents"}
+        for key, text in expected.items():
+            await pilot.press(key)
+            await settle(pilot)
+            shown = texts(app)
+            if key == "4":
+                from textual.widgets import Markdown
+                shown = app.screen.query_one(Markdown).source
+            assert text in shown, (key, shown)
+        assert "engine: not running" in texts(app)
+        await pilot.press("1")
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_policy_simulator(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        app.screen.query_one("#sim-service").value = "checkout"  # type: ignore[attr-defined]
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "routed to policy payments" in texts(app)
+
+
+async def test_help_and_command_palette(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        rows = list(app.help_rows())
+        assert ("a", "Ack", "incident.ack") in rows
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape", "colon")
+        await pilot.press(*"JKT-4")
+        await asyncio.sleep(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, IncidentScreen) and app.screen.key == "JKT-4"
+
+
+async def test_readonly_has_no_action_keys(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set, readonly=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert store.get("JKT-1").status.value == "triggered"
+        assert "READONLY" in texts(app)
+
+
+async def test_keys_remapped_by_id(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set, keymap={"incident.ack": "A"})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("A")
+        await settle(pilot)
+        assert store.get("JKT-1").status.value == "acknowledged"
+
+
+async def test_without_policies_the_console_still_works(store: Store) -> None:
+    app = make_app(store, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert len(table(app).rows) == 5
+        await pilot.press("3")
+        await settle(pilot)
+        assert "no policy set loaded" in texts(app)
+
+
+async def test_another_process_write_appears_in_the_queue(
+        db_path: Path, store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        env = {**os.environ, "SUNRELAY_DB": str(db_path)}
+        subprocess.run([sys.executable, "-m", "console", "trigger", "Queue depth 40k on mail",
+                        "--service", "mail", "--severity", "sev1", "--as", "someone-else"],
+                       env=env, check=True, capture_output=True, timeout=60)
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if "JKT-7" in [r.key for r in table(app).rows]:
+                break
+        assert "JKT-7" in [r.key for r in table(app).rows]
+
+
+async def test_policy_edit_is_shown_live(tmp_path: Path, store: Store) -> None:
+    import shutil
+
+    directory = tmp_path / "policies"
+    shutil.copytree(EXAMPLES, directory)
+    ps = policies.load(directory)
+    app = make_app(store, ps)
+    app.ctx.policy_dir = directory
+    app.watch_policies = True
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        await asyncio.sleep(0.5)
+        (directory / "teams.toml").write_text("[[teams]]\nid = 'x'\nmembers = ['nobody']\n")
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            if app.ctx.problems:
+                break
+        await settle(pilot)
+        assert "nobody" in texts(app)
+        assert app.ctx.policies is not None and app.ctx.policies.digest == ps.digest
