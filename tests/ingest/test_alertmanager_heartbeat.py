@@ -53,7 +53,8 @@ def test_a_missed_heartbeat_opens_an_incident_and_the_next_ping_resolves_it(serv
     assert r.status_code == 400 and "interval is required" in r.json()["message"]
     r = served.post("/v1/heartbeat/nightly-backup", {"routing_key": KEY, "interval": "1m"})
     assert r.status_code == 202 and r.json()["interval_s"] == 60
-    assert served.post("/v1/heartbeat/nightly-backup", {"routing_key": "test-key-slow-0002"}).status_code == 409
+    other = {"routing_key": "test-key-slow-0002"}
+    assert served.post("/v1/heartbeat/nightly-backup", other).status_code == 409
     assert served.post("/v1/heartbeat/bad name!", {"routing_key": KEY}).status_code == 400
     assert served.post("/v1/heartbeat/x", {"routing_key": KEY, "interval": "1s"}).status_code == 400
 
@@ -64,7 +65,8 @@ def test_a_missed_heartbeat_opens_an_incident_and_the_next_ping_resolves_it(serv
     assert served.store.incidents() == []
     engine.tick(expires)
     [row] = served.store.incidents()
-    assert row.title.startswith("Heartbeat nightly-backup missed") and row.labels["heartbeat"] == "nightly-backup"
+    assert row.title.startswith("Heartbeat nightly-backup missed")
+    assert row.labels["heartbeat"] == "nightly-backup"
     assert row.esc_level == 1  # paged in the same tick
     engine.tick(expires + timedelta(minutes=5))
     assert len(served.store.incidents()) == 1  # one incident per miss, not one per tick

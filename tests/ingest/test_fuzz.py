@@ -19,7 +19,8 @@ json_values = st.recursive(scalars, lambda inner: st.one_of(
 def near(valid: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """A valid body with some keys replaced, dropped or added: the interesting edges."""
     return st.builds(
-        lambda drop, replace, extra: {**{k: v for k, v in valid.items() if k not in drop}, **replace, **extra},
+        lambda drop, replace, extra: {**{k: v for k, v in valid.items() if k not in drop},
+                                      **replace, **extra},
         st.sets(st.sampled_from(sorted(valid)), max_size=2),
         st.dictionaries(st.sampled_from(sorted(valid)), json_values, max_size=2),
         st.dictionaries(st.text(max_size=8), json_values, max_size=1),
