@@ -280,6 +280,10 @@ def mount_tools(first: str) -> None:
         from console import peers_cli
 
         app.add_typer(peers_cli.app, name="peers")
+    if everything or first == "serve":
+        from console import serve
+
+        app.command("serve")(serve.serve)
     if everything or first in ("console", "demo"):
         from console.tui import cli as tui_cli
 

@@ -30,7 +30,8 @@ def _notice(p: dict[str, Any]) -> str:
 def _notify(p: dict[str, Any]) -> str:
     """A delivery attempt, the way an auditor asks: who, how, what happened."""
     who = p.get("person") or "every console"
-    where = f"{p.get('channel')}" + (f" {p['address']}" if p.get("address") else "")
+    shown = p.get("address") if p.get("channel") != "console" else None
+    where = f"{p.get('channel')}" + (f" {shown}" if shown else "")
     outcome = p.get("outcome")
     error = f": {p['error']}" if p.get("error") else ""
     attempt = f" (attempt {p['attempt']})" if int(p.get("attempt") or 1) > 1 else ""

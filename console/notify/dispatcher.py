@@ -39,6 +39,7 @@ from console.engine.metrics import Metrics
 from console.notify.bus import BUS, Bus, ConsoleNotice
 from console.notify.channels import Channel, Delivery, DeliveryFailed
 from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT
+from console.store import db
 from console.store.store import Store, Writes
 from console.store.tables import Incident
 
@@ -131,6 +132,9 @@ class Dispatcher:
     # -- claiming (one transaction) ------------------------------------------------------
 
     def _claim(self, now: datetime, fence: Fence | None, report: DispatchReport) -> list[_Claimed]:
+        with db.reading(self.store.engine) as conn:  # nothing due: an index probe, no write lock
+            if conn.execute(_DUE, {"b_now": now, "b_limit": 1}).first() is None:
+                return []
         with self.store.writing() as w:
             if fence is not None:
                 fence(w.conn)
