@@ -8,6 +8,7 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -89,6 +90,9 @@ class SunrelayApp(App[None]):
                 loop.add_signal_handler(sig, self.exit)
         self.run_worker(self._watch_store, name="store-watch", group="store-watch", thread=True,
                         exclusive=True, exit_on_error=False)
+        if self.ctx.policies is None and self.ctx.policy_dir is not None:
+            self.run_worker(partial(self._load_policies, self.ctx.policy_dir), name="policy-load",
+                            group="policy-load", thread=True, exit_on_error=False)
         if self.watch_policies and self.ctx.policy_dir is not None:
             self.run_worker(self._watch_policies(self.ctx.policy_dir), name="policy-watch",
                             group="policy-watch", exclusive=True, exit_on_error=False)
@@ -113,6 +117,19 @@ class SunrelayApp(App[None]):
                     self.call_from_thread(self.store_changed.publish, None)
         finally:
             watcher.close()
+
+    def _load_policies(self, directory: Path) -> None:
+        """The first load runs after the first frame: the queue shows at once and
+        gains its deadlines a moment later."""
+        result = policies.reload(directory, None)
+        self.call_from_thread(self._policies_loaded, result)
+
+    def _policies_loaded(self, result: policies.ReloadResult) -> None:
+        self.ctx.set_policies(result.in_force, result.problems)
+        if not result.ok:
+            self.notify(f"Policies in {self.ctx.policy_dir} have {len(result.problems)} problem(s); "
+                        "running without a policy set (Policies screen, 6)", severity="error")
+        self.policies_changed.publish(None)
 
     async def _watch_policies(self, directory: Path) -> None:
         async for result in policies.awatch(directory, yield_initial=False):

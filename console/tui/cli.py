@@ -55,20 +55,16 @@ def run_console(url: str | None, actor: str, policy_dir: Path | None, *, no_mous
     from console.store.db import StoreError
     from console.store.store import Store
     from console.tui.app import SunrelayApp
-    from policies import reload
 
     directory = policy_dir or default_policies_dir()
-    loaded = reload(directory, None)
     try:
         store = Store.open(url, site_name=site_name or os.environ.get("SUNRELAY_SITE"))
     except StoreError as exc:
         print(f"sunrelay: error: {exc}", file=sys.stderr)
         raise typer.Exit(1) from None
     try:
-        app = SunrelayApp(store, actor=actor, policy_dir=directory, policy_set=loaded.in_force,
-                          readonly=readonly, compact=compact, low_color=low_color, keymap=keymap,
-                          handle_signals=True)
-        app.ctx.problems = loaded.problems
+        app = SunrelayApp(store, actor=actor, policy_dir=directory, readonly=readonly,
+                          compact=compact, low_color=low_color, keymap=keymap, handle_signals=True)
         app.run(mouse=not no_mouse)
     finally:
         store.close()

@@ -83,7 +83,8 @@ def make_app(store: Store, ps: policies.PolicySet | None, **kw: Any) -> Sunrelay
     kw.setdefault("actor", ME)
     kw.setdefault("clock", FixedClock(NOW))
     kw.setdefault("poll_seconds", 0.1)
-    return SunrelayApp(store, policy_set=ps, policy_dir=EXAMPLES, watch_policies=False, **kw)
+    kw.setdefault("policy_dir", EXAMPLES if ps is not None else None)
+    return SunrelayApp(store, policy_set=ps, watch_policies=False, **kw)
 
 
 async def settle(pilot: Pilot[Any], timeout: float = 10.0) -> None:

@@ -43,6 +43,7 @@ class QueueScreen(IncidentActions):
         self.rows: list[QueueRow] = []
         self.view = "all"
         self.filter = queue.Filter()
+        self.counts = dict.fromkeys(queue.VIEWS, 0)
         self.loaded = False
 
     def compose_body(self) -> ComposeResult:
@@ -75,6 +76,7 @@ class QueueScreen(IncidentActions):
         if self.loaded:
             self._announce(rows)
         self.rows = rows
+        self.counts = queue.counts(rows, self.ctx.me)
         self.loaded = True
         self.show_rows()
 
@@ -98,14 +100,16 @@ class QueueScreen(IncidentActions):
         table.empty_text = ("no incidents match the filter" if not self.filter.empty
                             else f"no incidents in {queue.VIEW_TITLES[self.view].lower()}")
         table.set_rows(shown)
-        counts = queue.counts(self.rows, self.ctx.me)
+        counts = self.counts
         views = Text(no_wrap=True, overflow="ellipsis")
         for name in queue.VIEWS:
             label = f" {queue.VIEW_TITLES[name]} {counts[name]} "
             views.append(label, style="reverse bold" if name == self.view else "")
             views.append(" ")
         views.append(" v: next view", style="dim")
-        self.query_one("#views", Static).update(views)
+        tabs = self.query_one("#views", Static)
+        if str(tabs.content) != str(views):
+            tabs.update(views)
         total = counts[self.view]
         text = f"{len(shown)} of {total} shown"
         filter_text = self.query_one("#filter", Input).value.strip()

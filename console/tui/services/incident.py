@@ -169,8 +169,8 @@ def load(store: Store, key: str, ps: PolicySet | None, now: datetime) -> Detail:
     row = store.find(key)
     state = store.get(row.id)
     ops = store.timeline(row.id)
-    names = site_names(store.engine)
     local = store.site.site
+    names = site_names(store.engine) if any(op.site != local for op in ops) else {}
     timeline = [Entry(ms_to_dt(wall_ms(op.hlc)), op.actor, describe(op),
                       "" if op.site == local else names.get(op.site, op.site[:8]), op.kind)
                 for op in ops]
