@@ -41,20 +41,23 @@ class Clock:
         return self.ms
 
 
+def console(url: str, name: str, physical: Any = None) -> Console:
+    """A store with the sync endpoints in front of it."""
+    store = Store.open(url, site_name=name, physical=physical or time_ms)
+    replica = StoreReplica(store)
+    app = FastAPI()
+    app.include_router(router(replica, Verifier({KEY.key_id: KEY})))
+    return Console(store, replica, app)
+
+
 @pytest.fixture
 def consoles(tmp_path: Path) -> Iterator[tuple[Console, Console, Clock]]:
     clock = Clock()
-    made = []
-    for name in ("JKT", "BER"):
-        store = Store.open(f"sqlite:///{tmp_path / name}.db", site_name=name,
-                           physical=clock if name == "BER" else time_ms)
-        replica = StoreReplica(store)
-        app = FastAPI()
-        app.include_router(router(replica, Verifier({KEY.key_id: KEY})))
-        made.append(Console(store, replica, app))
+    made = [console(f"sqlite:///{tmp_path / 'JKT'}.db", "JKT"),
+            console(f"sqlite:///{tmp_path / 'BER'}.db", "BER", clock)]
     yield made[0], made[1], clock
-    for console in made:
-        console.store.close()
+    for each in made:
+        each.store.close()
 
 
 def time_ms() -> int:
