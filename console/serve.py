@@ -88,6 +88,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
 ) -> None:
     """Headless console: alert ingest over HTTP, the escalation engine, notifications."""
+    # The event loop (HTTP) and the group-commit writer share the GIL; Python's default
+    # 5 ms switch interval makes every request wait behind a writer's turn.
+    sys.setswitchinterval(0.0005)
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     directory = policies_dir or default_policies_dir()
     try:

@@ -33,13 +33,16 @@ def utcnow() -> datetime:
 class EngineRunner:
     def __init__(self, engine: Engine, dispatcher: Dispatcher, elector: Elector, *,
                  clock: Callable[[], datetime] = utcnow, interval: float = 1.0,
-                 renew_every: float = 5.0) -> None:
+                 renew_every: float = 5.0, min_gap: float = 0.1) -> None:
         self.engine = engine
         self.dispatcher = dispatcher
         self.elector = elector
         self.clock = clock
         self.interval = interval
         self.renew_every = renew_every
+        # Wakes come after every ingest commit; ticking for each would fight ingest for
+        # the write lock. One tick per `min_gap` still pages within a tenth of a second.
+        self.min_gap = min_gap
         self.role = "starting"
         self.last_tick_at: datetime | None = None
         self.last_cycle_s = 0.0
@@ -100,9 +103,11 @@ class EngineRunner:
                     if not leader and dispatching is not None:
                         dispatching.cancel()
                         dispatching = None
+                await asyncio.sleep(self.min_gap)
+                if not self._wake.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.interval - self.min_gap)
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.interval)
         finally:
             if dispatching is not None:
                 dispatching.cancel()

@@ -3,17 +3,18 @@
 A durable commit costs an fsync (about 5,000 a second here, BENCHMARKS.md),
 so one transaction per request would cap ingest at that and queue requests
 behind each other's fsyncs. Instead, requests hand their work to one writer
-thread; it takes every request waiting at that moment, runs each in its own
-SAVEPOINT inside one transaction, commits once, and only then answers them
-all. A refused request rolls back only its savepoint; the others commit.
-Nobody gets an answer before the commit that holds their op.
+thread; it takes every request waiting at that moment, runs them all in one
+transaction, commits once, and only then answers them. If any request fails
+(a refusal raised by the store, or an error), that transaction is rolled back
+and each request of the batch runs again in a transaction of its own, so one
+bad request never costs the others their commit. Nobody gets an answer before
+the commit that holds their op.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -21,7 +22,6 @@ from typing import Any, TypeVar
 
 from console.store.store import Store, Writes
 
-log = logging.getLogger("sunrelay.ingest")
 T = TypeVar("T")
 Work = Callable[[Writes], Any]
 _STOP = object()
@@ -90,14 +90,11 @@ class GroupCommitter:
         try:
             with self.store.writing() as w:
                 for work, _, _ in batch:
-                    try:
-                        with w.conn.begin_nested():
-                            results.append((True, work(w)))
-                    except Exception as exc:  # this request only: its savepoint is rolled back
-                        results.append((False, exc))
-        except Exception as exc:  # the commit itself failed: nobody's op is durable
-            log.error("group commit of %d requests failed: %s", len(batch), exc)
-            results = [(False, exc)] * len(batch)
+                    results.append((True, work(w)))
+        except Exception:
+            # Some request failed (a refusal or worse) with others' writes in the same
+            # transaction, all now rolled back: give each request a transaction of its own.
+            results = [self._alone(work) for work, _, _ in batch]
         self.batches += 1
         self.items += len(batch)
         for (_, loop, future), (ok, value) in zip(batch, results, strict=True):
@@ -105,3 +102,10 @@ class GroupCommitter:
                 loop.call_soon_threadsafe(_settle, future, ok, value)
         if self.after_commit is not None:
             self.after_commit()
+
+    def _alone(self, work: Work) -> tuple[bool, Any]:
+        try:
+            with self.store.writing() as w:
+                return True, work(w)
+        except Exception as exc:  # this request's answer; the others are unaffected
+            return False, exc

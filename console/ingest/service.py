@@ -279,10 +279,16 @@ def _labels(fixed: dict[str, str | None], extra: dict[str, Any]) -> dict[str, st
     return labels
 
 
+def _all_labels(details: dict[str, Any] | str) -> bool:
+    """Flat details already became labels: a note repeating them would only cost a write."""
+    return isinstance(details, dict) and len(details) <= MAX_LABELS - 4 and all(
+        isinstance(v, str | int | float | bool) and len(str(v)) <= MAX_LABEL_VALUE for v in details.values())
+
+
 def _pd_details(event: PdEvent) -> str | None:
     parts: list[str] = []
     p = event.payload
-    if p is not None and p.custom_details:
+    if p is not None and p.custom_details and not _all_labels(p.custom_details):
         details = p.custom_details if isinstance(p.custom_details, str) else json.dumps(
             p.custom_details, ensure_ascii=False, sort_keys=True)
         parts.append(f"details: {details}")

@@ -22,7 +22,7 @@ def trigger(dedup: str | None = "web-checkout", **payload: Any) -> dict[str, Any
 
 
 def test_trigger_repeat_acknowledge_resolve(served: Served) -> None:
-    r = served.post("/v2/enqueue", trigger(custom_details={"p99_ms": 1840, "region": "eu"},
+    r = served.post("/v2/enqueue", trigger(custom_details={"p99_ms": 1840, "hosts": ["a", "b"]},
                                            component="checkout"))
     assert r.status_code == 202
     assert r.json() == {"status": "success", "message": "Event processed", "dedup_key": "web-checkout"}
@@ -32,7 +32,7 @@ def test_trigger_repeat_acknowledge_resolve(served: Served) -> None:
     assert row.labels["component"] == "checkout" and row.labels["p99_ms"] == "1840"
     assert row.next_due_at is not None  # the engine looks at it at once
     notes = [n.text for n in served.store.notes(row.id)]
-    assert notes and '"p99_ms": 1840' in notes[0]
+    assert notes and '"hosts": ["a", "b"]' in notes[0]  # what labels cannot hold is kept as a note
 
     assert served.post("/v2/enqueue", trigger()).status_code == 202
     assert served.store.get(row.key).alert_count == 2 and len(served.store.incidents()) == 1
