@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from console.domain.state import Attempt, Head, IncidentState, Step
-from console.domain.vocabulary import Kind
+from console.domain.vocabulary import KINDS, Kind
 from sync.ops import Op
 
 
@@ -71,6 +71,8 @@ def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
     first, and its arrival makes the store fold the incident from the log.
     """
     kind = op.kind
+    if kind not in KINDS:
+        return state  # a newer console's op: no effect until this one learns it
     if state is None:
         return _new_incident(op) if kind == Kind.TRIGGER else None
     p: dict[str, Any] = dict(op.payload)
@@ -113,8 +115,7 @@ def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
         _status(state, op, (int(p["epoch"]) + 1, 0))
     # NOTE, NOTICE, NOTIFY, SET_URGENCY without an epoch (the urgency itself is read
     # from the log by the engine) and TRIGGER (a second trigger of one entity)
-    # change no field; an unknown
-    # kind from a newer console is kept in the log and folded after an upgrade.
+    # change no field but the time the incident last moved.
     state.updated_at = max(state.updated_at, at)
     state.last = op.sort_key
     return state

@@ -24,6 +24,11 @@ class Kind(StrEnum):
     NOTIFY = "notify"  # one delivery attempt of a notification: who, channel, outcome
 
 
+# Kinds this version folds; ops of other kinds (from a newer console) are kept in
+# the log, relayed, and folded after an upgrade (`sunrelay db rebuild`).
+KINDS = frozenset(k.value for k in Kind)
+
+
 class Status(StrEnum):
     TRIGGERED = "triggered"
     ACKNOWLEDGED = "acknowledged"

@@ -16,7 +16,7 @@ from console.domain import commands
 from console.domain.commands import Change
 from console.domain.fold import apply, fold, notes
 from console.domain.state import IncidentState
-from console.domain.vocabulary import Kind, Status
+from console.domain.vocabulary import KINDS, Kind, Status
 from console.store import db
 from console.store.projection import state_from_row
 from console.store.projector import ProjectionWriter
@@ -29,7 +29,6 @@ from sync.tables import LocalSite
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 NOTES = IncidentNote.__table__  # type: ignore[attr-defined]
-INCIDENT_KINDS = frozenset(k.value for k in Kind)
 OPEN_STATUSES = (Status.TRIGGERED.value, Status.ACKNOWLEDGED.value)
 # Built once with bound parameters: SQLAlchemy then compiles each only once.
 _BY_ID = select(INCIDENTS).where(INCIDENTS.c.id == bindparam("b_id"))
@@ -219,7 +218,7 @@ class Store:
             fresh = self.log.receive(conn, list(ops))
             by_entity: dict[str, list[Op]] = {}
             for op in fresh:
-                if op.kind in INCIDENT_KINDS:
+                if op.kind in KINDS:
                     by_entity.setdefault(op.entity, []).append(op)
             self._fold_in(conn, by_entity)
         return fresh
