@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,14 +22,11 @@ from tests.console.test_cli import Cli
 SECRET = "shared-between-jakarta-and-berlin"
 
 
-@pytest.fixture
-def berlin(tmp_path: Path) -> Iterator[str]:
-    """A Berlin console's sync endpoint, served by uvicorn on a free port."""
-    store = Store.open(f"sqlite:///{tmp_path / 'ber.db'}", site_name="BER")
-    store.trigger("jonas", title="Berlin incident", service="db", severity="sev3")
+@contextmanager
+def berlin_server(store: Store, key: Key) -> Iterator[str]:
+    """The store's sync endpoint, served by uvicorn on a free 127.0.0.1 port."""
     app = FastAPI()
-    app.include_router(router(StoreReplica(store),
-                              Verifier({"jkt-ber": Key("jkt-ber", "JKT", SECRET.encode())})))
+    app.include_router(router(StoreReplica(store), Verifier({key.key_id: key})))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -38,9 +36,19 @@ def berlin(tmp_path: Path) -> Iterator[str]:
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def berlin(tmp_path: Path) -> Iterator[str]:
+    store = Store.open(f"sqlite:///{tmp_path / 'ber.db'}", site_name="BER")
+    store.trigger("jonas", title="Berlin incident", service="db", severity="sev3")
+    with berlin_server(store, Key("jkt-ber", "JKT", SECRET.encode())) as url:
+        yield url
     store.close()
 
 
