@@ -22,6 +22,8 @@ from ..services.incident import is_high_risk
 from ..widgets.incident_table import IncidentTable
 from .actions import ACTION_BINDINGS, IncidentActions
 
+FIRST_SCREENFUL = 200
+
 
 class QueueScreen(IncidentActions):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -70,14 +72,23 @@ class QueueScreen(IncidentActions):
 
     def reload(self) -> None:
         engine, ps, since = self.ctx.store.engine, self.ctx.policies, self._day_start()
-        self.background("queue-load", lambda: queue.load(engine, ps, since), self.loaded_rows)
+        first = not self.loaded
 
-    def loaded_rows(self, rows: list[QueueRow]) -> None:
-        if self.loaded:
+        def work() -> list[QueueRow]:
+            if first:  # a screenful at once, the whole queue right after
+                self.app.call_from_thread(self.loaded_rows,
+                                          queue.load(engine, ps, since, limit=FIRST_SCREENFUL),
+                                          False)
+            return queue.load(engine, ps, since)
+
+        self.background("queue-load", work, self.loaded_rows)
+
+    def loaded_rows(self, rows: list[QueueRow], complete: bool = True) -> None:
+        if self.loaded and complete:
             self._announce(rows)
         self.rows = rows
         self.counts = queue.counts(rows, self.ctx.me)
-        self.loaded = True
+        self.loaded = self.loaded or complete
         self.show_rows()
 
     def _announce(self, rows: Sequence[QueueRow]) -> None:

@@ -183,10 +183,17 @@ def urgency_key(row: QueueRow) -> tuple[str, int, datetime, datetime]:
             row.created_at.replace(tzinfo=None))
 
 
-def load(engine: Engine, ps: PolicySet | None, resolved_since: datetime) -> list[QueueRow]:
-    """Every open incident, most urgent first, then those resolved since `resolved_since`."""
+def load(engine: Engine, ps: PolicySet | None, resolved_since: datetime,
+         limit: int | None = None) -> list[QueueRow]:
+    """Every open incident, most urgent first, then those resolved since `resolved_since`.
+
+    With `limit`, only that many of the most severe (by the open-incident index):
+    a first screenful to show while the whole queue loads."""
+    query = select(*_COLUMNS).where(INCIDENTS.c.status.in_(OPEN))
+    if limit is not None:
+        query = query.order_by(INCIDENTS.c.severity, INCIDENTS.c.created_at).limit(limit)
     with db.reading(engine) as conn:
-        open_rows = list(conn.execute(select(*_COLUMNS).where(INCIDENTS.c.status.in_(OPEN))))
+        open_rows = list(conn.execute(query))
         resolved = list(conn.execute(
             select(*_COLUMNS).where(INCIDENTS.c.status == "resolved",
                                     INCIDENTS.c.resolved_at >= resolved_since)
