@@ -211,9 +211,10 @@ async def notifications(tmp: Path, count: int) -> None:
             with store.writing() as w:
                 for i in range(count // 10):
                     t = w.trigger("bench", title=f"n{i}", service="web", severity="sev1")
-                    insert(w.conn, t.state.id, 0, [
-                        Notification("webhook", f"p{i}-{k}", url, now, f"escalate:0:0:{k}",
-                                     {"event": "page", "text": "x", "incident": {"key": t.state.key}})
+                    insert(w.conn, [
+                        (t.state.id, 0, Notification("webhook", f"p{i}-{k}", url, now, f"escalate:0:0:{k}",
+                                                     {"event": "page", "text": "x",
+                                                      "incident": {"key": t.state.key}}))
                         for k in range(10)], now)
             dispatcher = Dispatcher(store, {"webhook": WebhookChannel(client, b"bench")}, batch=200)
             t0 = time.perf_counter()

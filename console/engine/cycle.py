@@ -185,15 +185,18 @@ class Engine:
                 report.lag = max(timedelta(0), now - rows[0].next_due_at)
             histories = oplog.ops_for_entities(w.conn, [r.id for r in rows])
             next_due: dict[str, datetime | None] = {}
+            outbox: list[tuple[str, int, Notification]] = []
             for row in rows:
                 next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
-                                                now, report)
+                                                now, report, outbox)
+            insert(w.conn, outbox, now)
             queries.set_next_due(w.conn, next_due)
             report.looked += len(rows)
         return len(rows) == self.batch
 
     def _handle(self, w: Writes, incident_id: str, ops: list[Op], ps: PolicySet,
-                overrides: Sequence[ShiftOverride], now: datetime, report: TickReport) -> datetime | None:
+                overrides: Sequence[ShiftOverride], now: datetime, report: TickReport,
+                outbox: list[tuple[str, int, Notification]]) -> datetime | None:
         for _ in range(4):  # a new epoch (stale ack, urgency raised) is asked again at once
             adapted = adapt(ops, _pause_stages(ps, ops))
             if adapted is None:
@@ -203,7 +206,7 @@ class Engine:
                 return result.next_due_at
             changes, notifications = _record(adapted, result.actions, ps, now)
             w.act(incident_id, ENGINE_ACTOR, recorded(changes))
-            insert(w.conn, incident_id, adapted.state.epoch, notifications, now)
+            outbox += [(incident_id, adapted.state.epoch, n) for n in notifications]
             report.actions += len(result.actions)
             report.notifications += len(notifications)
             if self.metrics is not None:

@@ -52,9 +52,9 @@ def message(state: IncidentState, event: str, text: str, **extra: Any) -> dict[s
     }
 
 
-def insert(conn: Connection, incident_id: str, epoch: int,
-           notifications: Sequence[Notification], now: datetime) -> None:
-    if not notifications:
+def insert(conn: Connection, rows: Sequence[tuple[str, int, Notification]], now: datetime) -> None:
+    """Outbox rows for (incident id, epoch, notification), in one statement."""
+    if not rows:
         return
     conn.execute(_INSERT, [
         {"incident_id": incident_id, "epoch": epoch, "cause": n.cause[:80], "person": n.person,
@@ -62,7 +62,7 @@ def insert(conn: Connection, incident_id: str, epoch: int,
          "cancel_if_acked": n.cancel_if_acked, "message": n.message, "state": PENDING,
          "attempts": 0, "next_attempt_at": n.at, "claimed_until": None, "last_error": None,
          "created_at": now, "finished_at": None}
-        for n in notifications
+        for incident_id, epoch, n in rows
     ])
 
 
