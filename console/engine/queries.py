@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -123,7 +122,3 @@ def existing(conn: Connection, ids: Sequence[str]) -> list[str]:
     for start in range(0, len(ids), _CHUNK):
         found += [r.id for r in conn.execute(query, {"b_ids": list(ids[start:start + _CHUNK])})]
     return found
-
-
-def row_dict(row: Any) -> dict[str, Any]:
-    return dict(row._mapping)
