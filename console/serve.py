@@ -39,9 +39,12 @@ from console.notify.channels import (
     WebhookChannel,
 )
 from console.notify.dispatcher import Dispatcher
+from console.peers_cli import peers_path
 from console.policies_cli import default_policies_dir
+from console.replication import Replication
 from console.store.db import StoreError
 from console.store.store import Store
+from sync import peers
 
 log = logging.getLogger("sunrelay.serve")
 
@@ -86,6 +89,12 @@ def serve(
         envvar="SUNRELAY_SMTP", show_default=False,
         help="Mail relay, e.g. smtp+starttls://user:pass@host:587?from=pager@example.org")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error")] = "info",
+    peers_file: Annotated[Path | None, typer.Option(
+        "--peers", envvar="SUNRELAY_PEERS",
+        help="peers.toml: the consoles to sync with [default: next to the store]")] = None,
+    sync_every: Annotated[float, typer.Option(
+        help="Seconds between sync rounds with each peer (jittered ±50%); pokes and local "
+             "ops start one at once")] = 10.0,
 ) -> None:
     """Headless console: alert ingest over HTTP, the escalation engine, notifications."""
     # The event loop (HTTP) and the group-commit writer share the GIL; Python's default
@@ -123,9 +132,24 @@ def serve(
         background.append(runner.run)
         if secret is None:
             log.warning("SUNRELAY_WEBHOOK_SECRET is not set: webhook notifications will fail, unsigned")
-    committer = GroupCommitter(store, after_commit=runner.wake if runner else None)
+    try:
+        replication = Replication(store, peers_path(peers_file), lambda: holder().digest,
+                                  on_new_ops=runner.wake if runner else None,
+                                  interval=(sync_every * 0.5, sync_every * 1.5))
+    except peers.PeersError as exc:
+        _fail(str(exc))
+    background.append(replication.service.run)
+
+    def after_commit() -> None:
+        """New local ops: peers hear of them now, and so does the engine."""
+        replication.service.local_change()
+        if runner is not None:
+            runner.wake()
+
+    committer = GroupCommitter(store, after_commit=after_commit)
     service = IngestService(store, holder, committer, metrics=metrics)
-    app = create_app(service, health=runner.health if runner else None, background=background)
+    app = create_app(service, health=runner.health if runner else None, background=background,
+                     routers=[replication.router])
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
     finally:

@@ -11,9 +11,12 @@ from sync.replica import Outcome
 
 
 class StoreReplica:
-    def __init__(self, store: Store, policy_digest: Callable[[], str | None] = lambda: None) -> None:
+    def __init__(self, store: Store, policy_digest: Callable[[], str | None] = lambda: None,
+                 on_new_ops: Callable[[], None] | None = None) -> None:
+        """`on_new_ops` runs after a batch brought anything new (the engine looks at once)."""
         self.store = store
         self._policy_digest = policy_digest
+        self._on_new_ops = on_new_ops
 
     @property
     def site(self) -> str:
@@ -46,6 +49,8 @@ class StoreReplica:
             else:
                 ready.append(op)
         new = {op.op_id for op in self.store.receive(ready)} if ready else set()
+        if new and self._on_new_ops is not None:
+            self._on_new_ops()
         for op in ready:
             outcomes[op.op_id] = Outcome(op.op_id, "accepted" if op.op_id in new else "duplicate")
         return [outcomes[op.op_id] for op in ops]

@@ -46,14 +46,17 @@ class SyncService:
         self, replica: Replica, clients: dict[str, PeerClient], *,
         now: Callable[[], float] = time.time, rng: random.Random | None = None,
         on_status: Callable[[PeerStatus], None] | None = None,
+        interval: tuple[float, float] = INTERVAL_S,
     ) -> None:
         self.replica = replica
+        self.interval = interval
         self.clients = clients
         self.now = now
         self.rng = rng or random.Random()
         self.on_status = on_status
         self.status = {name: PeerStatus(name) for name in clients}
         self._wake = {name: asyncio.Event() for name in clients}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def sync_once(self, name: str) -> int:
         """One round with one peer; returns how many new ops we took. Never raises
@@ -97,23 +100,32 @@ class SyncService:
             self.on_status(after)
 
     def poked(self, name: str) -> None:
-        """A peer told us it has new ops: go now."""
+        """A peer told us it has new ops: go now. Safe from any thread."""
         if name in self._wake:
-            self._wake[name].set()
+            self._set(self._wake[name])
 
     def local_change(self) -> None:
-        """We made an op: every peer should hear of it now."""
+        """We made an op: every peer should hear of it now. Safe from any thread
+        (the ingest writer calls it after each commit)."""
         for event in self._wake.values():
+            self._set(event)
+
+    def _set(self, event: asyncio.Event) -> None:
+        if self._loop is None:
             event.set()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+                self._loop.call_soon_threadsafe(event.set)
 
     async def run(self) -> None:
-        await asyncio.gather(*(self._loop(name) for name in self.clients))
+        self._loop = asyncio.get_running_loop()
+        await asyncio.gather(*(self._peer_loop(name) for name in self.clients))
 
-    async def _loop(self, name: str) -> None:
+    async def _peer_loop(self, name: str) -> None:
         while True:
             await self.sync_once(name)
             failures = self.status[name].failures
-            delay = backoff(failures, self.rng) if failures else self.rng.uniform(*INTERVAL_S)
+            delay = backoff(failures, self.rng) if failures else self.rng.uniform(*self.interval)
             wake = self._wake[name]
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), delay)
