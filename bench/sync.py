@@ -1,0 +1,191 @@
+"""Sync benchmark: two real `sunrelay serve` processes on 127.0.0.1.
+
+    python bench/sync.py            # 100,000 ops, an outage of 20,000, 100 pokes
+    python bench/sync.py --quick    # 10,000 / 2,000 / 30
+
+Prints full replication from an empty peer (ops/s beside what the receiving
+store takes in-process, the ceiling here), wire bytes per op against the op's
+compact JSON, catch-up after an outage, and how soon an alert ingested on one
+console is visible in the other's store (p50/p99, pushed at once after the
+commit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from console.domain import commands
+from console.store.store import Store
+from sync import peers
+from sync.ops import canonical_json
+from sync.protocol import BATCH_OPS, encode
+
+ROUTING_KEY = "r0ut1ng-k3y-payments-prod"  # policies/examples/integrations.toml
+
+
+def line(what: str, figure: str, ceiling: str = "", ratio: float | None = None,
+         target: str = "") -> None:
+    parts = [f"{what:<44}: {figure}"]
+    if ceiling:
+        parts.append(ceiling)
+    if ratio is not None:
+        parts.append(f"ratio {ratio:.2f}")
+    if target:
+        parts.append(f"target {target}")
+    print(" | ".join(parts), flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Console:
+    """One `sunrelay serve` with its own store, peered with the other."""
+
+    def __init__(self, root: Path, name: str, port: int) -> None:
+        self.name, self.port = name, port
+        self.home = root / name
+        self.home.mkdir()
+        self.db = self.home / "store.db"
+        self.env = {**os.environ, "SUNRELAY_DB": str(self.db), "SUNRELAY_SITE": name,
+                    "SUNRELAY_PEERS": str(self.home / "peers.toml"),
+                    "XDG_DATA_HOME": str(self.home / "xdg")}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def peer_with(self, other: Console, secret: Path) -> None:
+        peers.save(self.home / "peers.toml", [peers.PeerEntry(
+            other.name, f"http://127.0.0.1:{other.port}", "bench", secret_file=str(secret))])
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "console", "serve", "--port", str(self.port), "--no-engine",
+             "--log-level", "error"], env=self.env, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise SystemExit(f"{self.name} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+            self.process = None
+
+    def ops(self) -> int:
+        with sqlite3.connect(self.db, timeout=10) as conn:
+            return int(conn.execute("SELECT count(*) FROM op_log").fetchone()[0])
+
+
+def wait_for(console: Console, count: int, timeout: float = 600) -> float:
+    start = time.perf_counter()
+    while console.ops() < count:
+        if time.perf_counter() - start > timeout:
+            raise SystemExit(f"{console.name} stuck at {console.ops()} of {count} ops")
+        time.sleep(0.02)
+    return time.perf_counter() - start
+
+
+def make_ops(store: Store, count: int) -> None:
+    """Incidents with a note each: two ops per incident, committed 1,000 at a time."""
+    for first in range(0, count, 1000):
+        with store.writing() as writes:
+            for n in range(first, min(count, first + 1000), 2):
+                key = writes.trigger("bench", title=f"Checkout latency above SLO #{n}",
+                                     service=f"svc-{n % 40}", severity="sev3",
+                                     labels={"region": "jkt"}).state.key
+                writes.act(key, "bench", lambda s: commands.note(s, "looked at the dashboards"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    total, outage, pokes = (10_000, 2_000, 30) if args.quick else (100_000, 20_000, 100)
+    root = Path(tempfile.mkdtemp(prefix="sunrelay-bench-sync-"))
+    secret = root / "secret"
+    secret.write_text("a-bench-secret-shared-by-both")
+    jkt, ber = Console(root, "JKT", free_port()), Console(root, "BER", free_port())
+    jkt.peer_with(ber, secret)
+    ber.peer_with(jkt, secret)
+    print(f"# bench/sync.py on {os.cpu_count()} cores, in {root}", flush=True)
+
+    source = Store.open(f"sqlite:///{jkt.db}", site_name="JKT")
+    make_ops(source, total)
+    everything, _ = source.ops_after({}, total + 1, 1 << 40)
+    wire = sum(len(encode({"ops": [op.to_dict() for op in everything[i:i + BATCH_OPS]],
+                           "more": True, "vector": {}, "phys_now_ms": 0}))
+               for i in range(0, len(everything), BATCH_OPS))
+    compact = sum(len(canonical_json(op.to_dict())) for op in everything)
+    ceiling_store = Store.open(f"sqlite:///{root / 'ceiling.db'}", site_name="CEIL")
+    start = time.perf_counter()
+    for i in range(0, len(everything), BATCH_OPS):
+        ceiling_store.receive(everything[i:i + BATCH_OPS])
+    ceiling = len(everything) / (time.perf_counter() - start)
+    ceiling_store.close()
+
+    jkt.start()
+    ber.start()
+    try:
+        seconds = wait_for(ber, total)
+        line(f"full replication of {total:,} ops, empty peer", f"{total / seconds:,.0f} ops/s "
+             f"({seconds:.1f} s)", f"store receive in-process {ceiling:,.0f} ops/s",
+             total / seconds / ceiling, ">= 10,000 ops/s")
+        line("wire bytes per op (gzip, 500-op batches)", f"{wire / total:.0f} B",
+             f"compact JSON {compact / total:.0f} B", wire / compact, "ratio < 0.50")
+
+        ber.stop()  # an outage: Berlin is gone while Jakarta keeps working
+        make_ops(source, outage)
+        ber.start()
+        seconds = wait_for(ber, total + outage)
+        line(f"catch-up after an outage of {outage:,} ops", f"{seconds:.2f} s from its restart",
+             target="< 5 s")
+
+        latencies = []
+        with httpx.Client(base_url=f"http://127.0.0.1:{jkt.port}") as http, \
+                sqlite3.connect(ber.db, timeout=10) as seen:
+            for n in range(pokes):
+                dedup = f"bench-visibility-{n}"
+                answer = http.post("/v2/enqueue", json={
+                    "routing_key": ROUTING_KEY, "event_action": "trigger", "dedup_key": dedup,
+                    "payload": {"summary": f"visibility probe {n}", "source": "bench",
+                                "severity": "warning"}})
+                accepted = time.perf_counter()
+                assert answer.status_code == 202, answer.text
+                while not seen.execute("SELECT 1 FROM incident WHERE dedup_key = ?",
+                                       (dedup,)).fetchone():
+                    time.sleep(0.002)
+                latencies.append(time.perf_counter() - accepted)
+                time.sleep(0.05)
+        latencies.sort()
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        line(f"ingest on JKT -> visible in BER's store ({pokes})",
+             f"p50 {statistics.median(latencies) * 1000:.0f} ms p99 {p99 * 1000:.0f} ms",
+             target="p99 < 1 s")
+    finally:
+        jkt.stop()
+        ber.stop()
+        source.close()
+
+
+if __name__ == "__main__":
+    main()
