@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from console.domain.fold import wall_ms
 from console.store.store import Store
+from sync.oplog import BadOpError
 from sync.ops import Op
 from sync.replica import Outcome
 
@@ -17,6 +18,9 @@ class StoreReplica:
         self.store = store
         self._policy_digest = policy_digest
         self._on_new_ops = on_new_ops
+        # Origins caught equivocating or sending corrupt ops: their ops wait, loudly,
+        # until a person sorts out the cloned store; everyone else's keep flowing.
+        self.quarantined: dict[str, str] = {}
 
     @property
     def site(self) -> str:
@@ -42,13 +46,20 @@ class StoreReplica:
         ready: list[Op] = []
         for op in sorted(ops, key=lambda o: (o.site, o.seq)):
             ahead = wall_ms(op.hlc) - clock.physical()
-            if op.site in held or wall_ms(op.hlc) > horizon:
+            if op.site in self.quarantined:
+                outcomes[op.op_id] = Outcome(op.op_id, "held", f"site quarantined: "
+                                             f"{self.quarantined[op.site]}")
+            elif op.site in held or wall_ms(op.hlc) > horizon:
                 held.add(op.site)
                 outcomes[op.op_id] = Outcome(
                     op.op_id, "held", f"stamped {ahead / 1000:.0f} s ahead of this console's clock")
             else:
                 ready.append(op)
-        new = {op.op_id for op in self.store.receive(ready)} if ready else set()
+        try:
+            new = {op.op_id for op in self.store.receive(ready)} if ready else set()
+        except BadOpError as exc:
+            self.quarantined[exc.site] = str(exc)
+            raise
         if new and self._on_new_ops is not None:
             self._on_new_ops()
         for op in ready:

@@ -44,18 +44,26 @@ _OP_COLUMNS = (
 )
 
 
-class EquivocationError(ValueError):
+class BadOpError(ValueError):
+    """An op refused for what it is; `site` is the origin it claims."""
+
+    def __init__(self, message: str, site: str) -> None:
+        super().__init__(message)
+        self.site = site
+
+
+class EquivocationError(BadOpError):
     """The same op id or (site, seq) arrived with different content."""
 
 
 def _equivocation(op: Op) -> EquivocationError:
     return EquivocationError(
         f"site {op.site} seq {op.seq} (op {op.op_id}) arrived with content that differs from "
-        "the op already held: a cloned or restored store is reusing its site id"
+        "the op already held: a cloned or restored store is reusing its site id", op.site
     )
 
 
-class CorruptOpError(ValueError):
+class CorruptOpError(BadOpError):
     """An op whose content does not match its own hash."""
 
 
@@ -163,7 +171,7 @@ class OpLog:
         for op in ops:
             if op.hash != op.expected_hash():
                 raise CorruptOpError(
-                    f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash")
+                    f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash", op.site)
             first = slots.setdefault((op.site, op.seq), batch.setdefault(op.op_id, op))
             if first.hash != op.hash or batch[op.op_id].hash != op.hash:
                 raise _equivocation(op)
@@ -207,7 +215,7 @@ class OpLog:
             if row.prev_hash != digest:
                 raise EquivocationError(
                     f"site {site} seq {row.seq} does not chain to seq {seq}: the two were "
-                    "written by different histories of that site"
+                    "written by different histories of that site", site
                 )
             seq, digest, hlc = row.seq, row.hash, row.hlc
         if seq != start:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sync.client import PeerClient, PeerRefused, PeerUnavailable, pull_all
+from sync.oplog import BadOpError
 from sync.protocol import BATCH_BYTES, BATCH_OPS
 from sync.replica import Replica
 
@@ -68,8 +69,15 @@ class SyncService:
             answered_at = self.now()
             taken = await pull_all(client, self.replica)
             await self._push_missing(client, dict(info.get("vector", {})))
-        except (PeerUnavailable, PeerRefused) as exc:
+        except PeerUnavailable as exc:
             self._update(name, online=False, error=str(exc), failures=self.status[name].failures + 1)
+            return 0
+        except PeerRefused as exc:  # it answered: up, but something needs a person
+            self._update(name, online=True, error=str(exc), failures=self.status[name].failures + 1)
+            return 0
+        except BadOpError as exc:  # it relays a bad origin, now quarantined here
+            self._update(name, online=True, error=f"refused ops of site {exc.site}: {exc}",
+                         failures=self.status[name].failures + 1)
             return 0
         ours = await asyncio.to_thread(self.replica.vector)
         theirs = dict(info.get("vector", {}))

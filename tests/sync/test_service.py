@@ -12,8 +12,10 @@ import pytest
 
 from console.domain import commands
 from sync import peers
+from sync.client import pull_all
+from sync.ops import Op
 from sync.service import BACKOFF_CAP_S, PeerStatus, SyncService, backoff
-from tests.sync.conftest import fill
+from tests.sync.conftest import console, fill
 
 
 class Switch(httpx.AsyncBaseTransport):
@@ -106,3 +108,31 @@ def test_peers_toml_round_trip_and_errors(tmp_path: Path) -> None:
         with pytest.raises(peers.PeersError, match=message):
             peers.load(path)
     assert peers.load(tmp_path / "absent.toml") == []
+
+
+async def test_an_equivocating_origin_is_quarantined_and_the_rest_keeps_flowing(
+        consoles: Any) -> None:
+    jkt, ber, _ = consoles
+    fill(jkt.store, 2)
+    await pull_all(ber.client_to(jkt), ber.replica)
+    original = jkt.store.ops_after({}, 1, 1 << 20)[0][0]
+    clone = Op(**{**original.to_dict(), "payload": {**original.payload, "title": "cloned store"}})
+    clone = Op(**{**clone.to_dict(), "hash": clone.expected_hash()})
+    nyc = console(f"sqlite:///{ber.store.engine.url.database}.nyc", "NYC")
+    try:
+        nyc.replica.apply([clone])  # New York holds a cloned store's version of JKT's first op
+        fill(nyc.store, 1)  # and ops of its own
+        service = SyncService(ber.replica, {"NYC": ber.client_to(nyc)})
+        assert await service.sync_once("NYC") == 0
+        status = service.status["NYC"]
+        assert status.online and "409 equivocation" in (status.error or "")  # it refused our push
+        assert original.site in nyc.replica.quarantined
+        assert ber.store.find("NYC-1").title == "alert 0"  # its own ops still reached us
+
+        # New York pulls from Berlin: Jakarta's real ops wait, the rest flows.
+        outcomes = await pull_all(nyc.client_to(ber), nyc.replica)
+        held = [o for o in outcomes if o.status == "held"]
+        assert held and all(o.reason.startswith("site quarantined") for o in held)
+        assert nyc.store.get(original.entity).title == "cloned store"
+    finally:
+        nyc.store.close()
