@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from console.store.store import Store
 from console.sync_replica import StoreReplica
 from sync import peers
 from sync.auth import Verifier
 from sync.client import PeerClient
+from sync.ops import Op
 from sync.server import router
 from sync.service import INTERVAL_S, PeerStatus, SyncService
 
@@ -25,6 +28,37 @@ def log_status(status: PeerStatus) -> None:
         log.warning("peer %s offline: %s (failures: %d)", status.name, status.error, status.failures)
 
 
+class ObservedClient(PeerClient):
+    """A peer client that keeps what the peer last said of itself: its policy digest
+    and its version vector (from `info`, and after each push), which the sync loop
+    reads and drops. They tell the console about a different policy set and about
+    its own ops still waiting for that peer."""
+
+    policy_digest: str | None = None
+    vector: dict[str, int] | None = None
+
+    async def info(self) -> dict[str, Any]:
+        answer = await super().info()
+        self.policy_digest = answer.get("policy_digest")
+        self.vector = dict(answer.get("vector", {}))
+        return answer
+
+    async def push(self, ops: list[Op]) -> dict[str, Any]:
+        answer = await super().push(ops)
+        self.vector = dict(answer.get("vector", {}))
+        return answer
+
+
+@dataclass(frozen=True, slots=True)
+class PeerView:
+    """One peer as the console shows it."""
+
+    status: PeerStatus
+    url: str
+    policy_digest: str | None  # None until it has answered
+    waiting: int | None  # this console's ops the peer lacks; None until it has answered
+
+
 class Replication:
     """Built from peers.toml: every configured peer is both pulled from and allowed in,
     under the key shared with it. Raises `peers.PeersError` for a bad peers.toml."""
@@ -35,7 +69,20 @@ class Replication:
                  interval: tuple[float, float] = INTERVAL_S) -> None:
         entries = peers.load(peers_file)
         keys = peers.keyring(entries)
+        self.urls = {e.name: e.url for e in entries}
         self.replica = StoreReplica(store, policy_digest, on_new_ops)
-        self.clients = {e.name: PeerClient(e.url, keys[e.key_id], store.site.site) for e in entries}
-        self.service = SyncService(self.replica, self.clients, on_status=on_status, interval=interval)
+        self.clients = {e.name: ObservedClient(e.url, keys[e.key_id], store.site.site) for e in entries}
+        self.service = SyncService(self.replica, dict(self.clients), on_status=on_status, interval=interval)
         self.router = router(self.replica, Verifier(keys), poked=self.service.poked)
+
+    def peers(self, local_seq: int) -> tuple[PeerView, ...]:
+        """Every configured peer, given how many ops this console has made."""
+        site = self.replica.site
+        return tuple(
+            PeerView(self.service.status[name], self.urls[name], client.policy_digest,
+                     None if client.vector is None else max(0, local_seq - client.vector.get(site, 0)))
+            for name, client in sorted(self.clients.items()))
+
+    async def aclose(self) -> None:
+        for client in self.clients.values():
+            await client.aclose()

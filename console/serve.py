@@ -9,65 +9,23 @@ webhooks, SUNRELAY_SMTP names the mail relay with its login.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
-import uvicorn
 
 import policies
-from console.engine.cycle import Engine
-from console.engine.lease import elector_for
-from console.engine.metrics import standard
-from console.engine.runner import EngineRunner
-from console.ingest.app import Background, create_app
-from console.ingest.commit import GroupCommitter
-from console.ingest.service import IngestService
-from console.notify.bus import BUS
-from console.notify.channels import (
-    Channel,
-    CommandChannel,
-    ConsoleChannel,
-    EmailChannel,
-    SlackChannel,
-    SmtpConfig,
-    WebhookChannel,
-)
-from console.notify.dispatcher import Dispatcher
+from console.node import BindError, Node, NodeOptions, PolicyHolder, bind
+from console.notify.channels import SmtpConfig
 from console.peers_cli import peers_path
 from console.policies_cli import default_policies_dir
-from console.replication import Replication
 from console.store.db import StoreError
 from console.store.store import Store
 from sync import peers
-
-log = logging.getLogger("sunrelay.serve")
-
-
-class PolicyHolder:
-    """The policy set in force; a broken edit keeps the last good one (and says why)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.current = policies.load(directory)
-
-    def __call__(self) -> policies.PolicySet:
-        return self.current
-
-    async def watch(self) -> None:
-        async for result in policies.awatch(self.directory, yield_initial=False):
-            for problem in result.problems:
-                log.warning("policies: %s", problem)
-            if result.policy_set is not None:
-                self.current = result.policy_set
-                log.info("policies reloaded from %s", self.directory)
-            elif result.in_force is not None:
-                log.warning("policies: the edit is refused; the last good set stays in force")
 
 
 def _fail(message: str) -> None:
@@ -117,40 +75,14 @@ def serve(
     except StoreError as exc:
         _fail(str(exc))
     secret = os.environ.get("SUNRELAY_WEBHOOK_SECRET", "").encode() or None
-    metrics = standard()
-    runner: EngineRunner | None = None
-    background: list[Background] = [holder.watch]
-    client = httpx.AsyncClient(timeout=10)
-    if engine:
-        channels: dict[str, Channel] = {
-            "webhook": WebhookChannel(client, secret), "slack": SlackChannel(client),
-            "email": EmailChannel(smtp_config), "command": CommandChannel(), "console": ConsoleChannel(BUS)}
-        runner = EngineRunner(
-            Engine(store, holder, metrics=metrics), Dispatcher(store, channels, metrics=metrics),
-            elector_for(store.engine, timedelta(seconds=lease_seconds)),
-            renew_every=max(0.2, lease_seconds / 3))
-        background.append(runner.run)
-        if secret is None:
-            log.warning("SUNRELAY_WEBHOOK_SECRET is not set: webhook notifications will fail, unsigned")
+    options = NodeOptions(peers_path(peers_file), engine=engine, lease_seconds=lease_seconds,
+                          smtp=smtp_config, webhook_secret=secret, sync_every=sync_every,
+                          log_level=log_level)
     try:
-        replication = Replication(store, peers_path(peers_file), lambda: holder().digest,
-                                  on_new_ops=runner.wake if runner else None,
-                                  interval=(sync_every * 0.5, sync_every * 1.5))
-    except peers.PeersError as exc:
+        sock = bind(host, port)
+        node = Node(store, holder, options, background=[holder.watch])
+        asyncio.run(node.run(sock))
+    except (peers.PeersError, BindError) as exc:
         _fail(str(exc))
-    background.append(replication.service.run)
-
-    def after_commit() -> None:
-        """New local ops: peers hear of them now, and so does the engine."""
-        replication.service.local_change()
-        if runner is not None:
-            runner.wake()
-
-    committer = GroupCommitter(store, after_commit=after_commit)
-    service = IngestService(store, holder, committer, metrics=metrics)
-    app = create_app(service, health=runner.health if runner else None, background=background,
-                     routers=[replication.router])
-    try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False)
     finally:
         store.close()
