@@ -125,6 +125,22 @@ def _references(ps: PolicySet) -> Iterator[Problem]:
     for sla in ps.sla.values():
         if sla.calendar is not None and sla.calendar not in ps.calendars:
             yield _p(ps, "sla", sla.priority, "calendar", msg=f"unknown calendar {sla.calendar!r}")
+    for sh in ps.stakeholders.values():
+        for i, team in enumerate(sh.teams):
+            if team not in teams:
+                yield _p(ps, "stakeholders", sh.id, "teams", i, msg=f"unknown team {team!r}")
+    for h in ps.handoffs.values():
+        group = ps.follow_the_sun.get(h.group)
+        if group is None:
+            yield _p(ps, "handoffs", h.group, "group", msg=f"unknown follow-the-sun group {h.group!r}")
+            continue
+        regions = {r.name for r in group.regions}
+        for region, lead in h.leads.items():
+            if region not in regions:
+                yield _p(ps, "handoffs", h.group, "leads", region,
+                         msg=f"group {h.group!r} has no region {region!r}")
+            if lead not in people:
+                yield _p(ps, "handoffs", h.group, "leads", region, msg=f"unknown person {lead!r}")
     d = ps.defaults
     if d.escalation_policy is not None and d.escalation_policy not in pols:
         yield _p(ps, "defaults", "", "escalation_policy",

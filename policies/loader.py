@@ -145,6 +145,10 @@ def _merge(ps: PolicySet, doc: PolicyFile, file: str, lines: dict[Key, int]) -> 
         add("integrations", g2.key, i, ps.integrations, g2, "key")
     for i, t2 in enumerate(doc.sla):
         add("sla", t2.priority, i, ps.sla, t2, "priority")
+    for i, sh in enumerate(doc.stakeholders):
+        add("stakeholders", sh.id, i, ps.stakeholders, sh, "id")
+    for i, h in enumerate(doc.handoffs):
+        add("handoffs", h.group, i, ps.handoffs, h, "group")
     for i, r in enumerate(doc.routes):
         ps.origins[("routes", str(len(ps.routes)))] = Origin(file, ("routes", i))
         ps.routes.append(r)

@@ -7,6 +7,7 @@ object can know; references between objects are checked in `check.py`.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -508,6 +509,56 @@ class Integration(Model):
     rate_limit_per_minute: int | None = Field(default=None, ge=1)
 
 
+class StakeholderChannel(Model):
+    """One place stakeholder updates go: a Slack-style webhook, a webhook, an address, a command."""
+
+    channel: Literal["email", "webhook", "slack", "command"]
+    address: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _address(self) -> StakeholderChannel:
+        if self.channel in ("webhook", "slack") and not re.match(r"^https?://\S+$", self.address):
+            raise ValueError(f"not an http(s) URL: {self.address!r}")
+        if self.channel == "email" and not re.match(r"^[^@\s]+@[^@\s]+$", self.address):
+            raise ValueError(f"not an email address: {self.address!r}")
+        return self
+
+
+class Stakeholders(Model):
+    """Who hears the status updates of the incidents that match (every given key must match)."""
+
+    id: Ident
+    name: str = ""
+    teams: list[Ident] = []
+    services: list[str] = []
+    priorities: list[Priority] = []
+    channels: list[StakeholderChannel] = Field(min_length=1)
+
+    def matches(self, team: str | None, service: str, priority: str | None) -> bool:
+        return (
+            (not self.teams or team in self.teams)
+            and (not self.services or any(fnmatch.fnmatchcase(service, g) for g in self.services))
+            and (not self.priorities or priority in self.priorities)
+        )
+
+
+class HandoffRules(Model):
+    """Follow-the-sun handoffs of one group: when the draft appears, how long the
+    incoming region has to acknowledge, and whom to page when it does not."""
+
+    group: Ident
+    draft_before: Duration = timedelta(minutes=30)
+    ack_timeout: Duration = timedelta(minutes=30)
+    leads: dict[str, Ident] = {}
+
+    @field_validator("draft_before", "ack_timeout")
+    @classmethod
+    def _positive(cls, v: timedelta) -> timedelta:
+        if v <= timedelta(0):
+            raise ValueError("must be positive")
+        return v
+
+
 class Defaults(Model):
     escalation_policy: Ident | None = None
     team: Ident | None = None
@@ -533,3 +584,5 @@ class PolicyFile(Model):
     maintenance: list[Maintenance] = []
     integrations: list[Integration] = []
     defaults: Defaults | None = None
+    stakeholders: list[Stakeholders] = []
+    handoffs: list[HandoffRules] = []

@@ -13,6 +13,7 @@ from .models import (
     Defaults,
     EscalationPolicy,
     FollowTheSun,
+    HandoffRules,
     Integration,
     Maintenance,
     Person,
@@ -20,6 +21,7 @@ from .models import (
     Route,
     Schedule,
     SlaTarget,
+    Stakeholders,
     Team,
 )
 from .problems import format_path
@@ -37,6 +39,8 @@ KINDS = (
     "integrations",
     "sla",
     "routes",
+    "stakeholders",
+    "handoffs",
 )
 
 
@@ -62,6 +66,8 @@ class PolicySet:
     maintenance: dict[str, Maintenance] = field(default_factory=dict)
     integrations: dict[str, Integration] = field(default_factory=dict)
     defaults: Defaults = field(default_factory=Defaults)
+    stakeholders: dict[str, Stakeholders] = field(default_factory=dict)
+    handoffs: dict[str, HandoffRules] = field(default_factory=dict)  # by group id
     origins: dict[tuple[str, str], Origin] = field(default_factory=dict)
     line_maps: dict[str, dict[Key, int]] = field(default_factory=dict)
     source_dir: str = ""
@@ -92,6 +98,14 @@ class PolicySet:
 
     def sla_for(self, priority: str | None) -> SlaTarget | None:
         return self.sla.get(priority) if priority is not None else None
+
+    def stakeholders_for(self, team: str | None, service: str,
+                         priority: str | None) -> list[Stakeholders]:
+        return [s for s in self.stakeholders.values() if s.matches(team, service, priority)]
+
+    def handoff_rules(self, group: str) -> HandoffRules:
+        """The group's handoff rules, or the defaults when the set names none."""
+        return self.handoffs.get(group) or HandoffRules(group=group)
 
     def locate(self, kind: str, ident: str, *sub: str | int) -> tuple[str, int | None, str]:
         """(file, line, key path) of an object or one of its keys, for problem reports."""
@@ -133,4 +147,10 @@ def canonical_json(ps: PolicySet) -> str:
         "integrations": _dump(sorted(ps.integrations.values(), key=lambda x: x.key)),
         "defaults": ps.defaults.model_dump(mode="json"),
     }
+    # Tables added later enter the digest only when present, so a set without
+    # them keeps the digest older consoles compute for it.
+    if ps.stakeholders:
+        doc["stakeholders"] = _dump(sorted(ps.stakeholders.values(), key=lambda x: x.id))
+    if ps.handoffs:
+        doc["handoffs"] = _dump(sorted(ps.handoffs.values(), key=lambda x: x.group))
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
