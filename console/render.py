@@ -45,12 +45,19 @@ def timeline_json(op: Op) -> dict[str, Any]:
 
 
 def detail_json(row: Incident, notes: list[IncidentNote], timeline: list[Op]) -> dict[str, Any]:
+    state = state_from_row(row)
     return {
         **incident_json(row),
-        "conflicts": state_from_row(row).conflicts(),
+        "conflicts": state.conflicts(),
         "notes": [{"at": iso(n.created_at), "author": n.author, "text": n.text, "op_id": n.op_id}
                   for n in notes],
         "timeline": [timeline_json(op) for op in timeline],
+        "escalation_steps": [
+            {"epoch": step.epoch, "loop": step.loop, "level": step.level,
+             "attempts": [{"site": a.site, "actor": a.actor, "at": iso(ms_to_dt(a.at)),
+                           "reason": a.reason} for a in step.attempts]}
+            for step in state.steps
+        ],
     }
 
 
@@ -97,6 +104,11 @@ def detail(row: Incident, notes: list[IncidentNote], timeline: list[Op]) -> str:
     for name, values in state.conflicts().items():
         out.append(f"  ! {name} was set concurrently: {' / '.join(str(v) for v in values)}"
                    " (the first is shown; set it again to settle)")
+    for step in state.steps:
+        sites = list(dict.fromkeys(a.site for a in step.attempts))
+        if len(sites) > 1:
+            out.append(f"  ! level {step.level} (epoch {step.epoch}) was paged on both sides of a "
+                       f"partition, by consoles {', '.join(site[:8] for site in sites)}")
     if notes:
         out.append("Notes")
         out += [f"  {iso(n.created_at)}  {n.author}: {n.text}" for n in notes]

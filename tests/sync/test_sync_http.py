@@ -184,3 +184,23 @@ async def test_fuzzed_bodies_never_get_a_5xx(consoles: Any, path: str, payload: 
     answer = await raw(ber, path, encode(payload), headers={"content-encoding": "gzip"})
     assert answer.status_code < 500
     assert ber.store.count_ops() == before
+
+
+async def test_a_step_paged_on_both_sides_of_a_partition_says_so_after_healing(consoles: Any) -> None:
+    from console import render
+
+    jkt, ber, _ = consoles
+    fill(jkt.store, 1)
+    await pull_all(ber.client_to(jkt), ber.replica)
+    # Cut off from each other, both consoles escalate the same step.
+    jkt.store.act("JKT-1", "engine", lambda s: commands.escalate(s, "ack timeout", level=2))
+    ber.store.act("JKT-1", "engine", lambda s: commands.escalate(s, "owner silent", level=2))
+    await pull_all(ber.client_to(jkt), ber.replica)
+    await pull_all(jkt.client_to(ber), jkt.replica)
+    row = jkt.store.find("JKT-1")
+    notes, timeline = jkt.store.notes(row.id), jkt.store.timeline(row.id)
+    steps = render.detail_json(row, notes, timeline)["escalation_steps"]
+    assert [(s["level"], len(s["attempts"])) for s in steps] == [(2, 2)]
+    assert "level 2 (epoch 0) was paged on both sides of a partition" in render.detail(
+        row, notes, timeline)
+    assert jkt.store.projection() == ber.store.projection()
