@@ -1,24 +1,28 @@
 """The console app: modes (one per screen), global keys with ids, the theme, and
-the services beside the screens: the store watcher, policy hot reload, signal
-handling and the one place worker failures become toasts."""
+the services beside the screens: the Node (HTTP, sync, the engine: the same as
+`sunrelay serve`), the store watcher, policy hot reload, pages from the console
+channel, signal handling and the one place worker failures become toasts."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, get_current_worker
 
 import policies
+from console.notify.bus import BUS, ConsoleNotice
 from console.store.store import Store
 from policies import PolicySet
 
@@ -34,12 +38,41 @@ from .screens.policies import PoliciesScreen
 from .screens.queue import QueueScreen
 from .screens.reports import ReportsScreen
 from .services.clock import Clock, SystemClock
-from .services.status import Services
+from .services.node import NodeRuntime, ServeOptions
+from .services.status import Services, from_node
 from .services.watch import StoreWatcher
+
+if TYPE_CHECKING:
+    from console.node import NodeState
+    from sync.service import PeerStatus
 
 SCREENS_BY_NUMBER = ("queue", "incident", "oncall", "handoff", "peers", "policies", "reports")
 TITLES = {"queue": "Queue", "incident": "Incident", "oncall": "On call", "handoff": "Handoff",
           "peers": "Peers", "policies": "Policies", "reports": "Reports"}
+
+
+class NodeOpened(Message):
+    def __init__(self, problem: str | None) -> None:
+        super().__init__()
+        self.problem = problem
+
+
+class NodeStateChanged(Message):
+    def __init__(self, state: NodeState) -> None:
+        super().__init__()
+        self.state = state
+
+
+class PeerChanged(Message):
+    def __init__(self, status: PeerStatus) -> None:
+        super().__init__()
+        self.status = status
+
+
+class Paged(Message):
+    def __init__(self, notice: ConsoleNotice) -> None:
+        super().__init__()
+        self.notice = notice
 
 
 class SunrelayApp(App[None]):
@@ -65,12 +98,21 @@ class SunrelayApp(App[None]):
                  policy_dir: Path | None = None, policy_set: PolicySet | None = None,
                  readonly: bool = False, compact: bool = False, low_color: bool = False,
                  keymap: dict[str, str] | None = None, poll_seconds: float = 0.5,
-                 watch_policies: bool = True, handle_signals: bool = False) -> None:
+                 watch_policies: bool = True, handle_signals: bool = False,
+                 serve: ServeOptions | None = None, services: Services | None = None) -> None:
+        """`serve`: run a Node beside the console once a policy set is in force;
+        `services`: what the header shows without one (tests inject it)."""
         super().__init__()
         self.ctx = Context(store, clock or SystemClock(), actor, policy_set, policy_dir,
-                           services=Services(), readonly=readonly)
+                           services=services or Services(), readonly=readonly)
         self.store_changed: Signal[None] = Signal(self, "store-changed")
         self.policies_changed: Signal[None] = Signal(self, "policies-changed")
+        self.services_changed: Signal[None] = Signal(self, "services-changed")
+        self.serve = serve
+        self.runtime: NodeRuntime | None = None
+        self._http = "not serving"
+        self._ever_online: set[str] = set()
+        self._last_status: dict[str, bool | None] = {}
         self.poll_seconds = poll_seconds
         self.watch_policies = watch_policies and policy_dir is not None
         self.handle_signals = handle_signals
@@ -88,8 +130,10 @@ class SunrelayApp(App[None]):
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.exit)
+        self._unsubscribe = BUS.subscribe(self._on_notice)
         self.run_worker(self._watch_store, name="store-watch", group="store-watch", thread=True,
                         exclusive=True, exit_on_error=False)
+        self._start_node()
         if self.ctx.policies is None and self.ctx.policy_dir is not None:
             self.run_worker(partial(self._load_policies, self.ctx.policy_dir), name="policy-load",
                             group="policy-load", thread=True, exit_on_error=False)
@@ -97,7 +141,10 @@ class SunrelayApp(App[None]):
             self.run_worker(self._watch_policies(self.ctx.policy_dir), name="policy-watch",
                             group="policy-watch", exclusive=True, exit_on_error=False)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        self._unsubscribe()
+        if self.runtime is not None:  # releases the engine lease before the process ends
+            await asyncio.to_thread(self.runtime.stop, 10.0)
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -114,6 +161,8 @@ class SunrelayApp(App[None]):
             while not worker.is_cancelled:
                 time.sleep(self.poll_seconds)
                 if watcher.changed() and not worker.is_cancelled:
+                    if self.runtime is not None:
+                        self.runtime.changed()
                     self.call_from_thread(self.store_changed.publish, None)
         finally:
             watcher.close()
@@ -125,15 +174,21 @@ class SunrelayApp(App[None]):
         self.call_from_thread(self._policies_loaded, result)
 
     def _policies_loaded(self, result: policies.ReloadResult) -> None:
-        self.ctx.set_policies(result.in_force, result.problems)
+        self._set_policies(result)
         if not result.ok:
             self.notify(f"Policies in {self.ctx.policy_dir} have {len(result.problems)} problem(s); "
                         "running without a policy set (Policies screen, 6)", severity="error")
         self.policies_changed.publish(None)
 
+    def _set_policies(self, result: policies.ReloadResult) -> None:
+        self.ctx.set_policies(result.in_force, result.problems)
+        if self.runtime is not None and result.in_force is not None:
+            self.runtime.policy_set = result.in_force
+        self._start_node()
+
     async def _watch_policies(self, directory: Path) -> None:
         async for result in policies.awatch(directory, yield_initial=False):
-            self.ctx.set_policies(result.in_force, result.problems)
+            self._set_policies(result)
             if result.ok:
                 self.notify(f"Policies reloaded ({', '.join(Path(c).name for c in result.changed)})")
             else:
@@ -143,6 +198,73 @@ class SunrelayApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_failure(self, event)
+
+    # -- the Node: HTTP, sync and the engine -------------------------------------
+
+    def _start_node(self) -> None:
+        """Once, when a policy set is first in force: the engine and ingest need one."""
+        if self.serve is None or self.runtime is not None or self.ctx.policies is None:
+            return
+        self.runtime = NodeRuntime(
+            self.serve, self.ctx.store, self.ctx.policies,
+            on_state=lambda state: self._post(NodeStateChanged(state)),
+            on_status=lambda status: self._post(PeerChanged(status)))
+        self.ctx.services = Services(engine="starting", sync="starting", http=self._http)
+        self.run_worker(partial(self._run_node, self.runtime), name="node", group="node",
+                        thread=True, exclusive=True, exit_on_error=False)
+
+    def _post(self, message: Message) -> None:
+        """From the Node's thread; dropped once the console is closing."""
+        with contextlib.suppress(RuntimeError):  # the app's loop has closed
+            self.post_message(message)
+
+    def _run_node(self, runtime: NodeRuntime) -> None:
+        problem = runtime.open()
+        self._post(NodeOpened(problem))
+        runtime.run()
+
+    def on_node_opened(self, event: NodeOpened) -> None:
+        if event.problem is not None:
+            self._http = f"not serving: {event.problem}"
+            self.notify(f"{event.problem}. The engine and sync run; peers cannot reach this console.",
+                        title="HTTP", severity="error", timeout=15, markup=False)
+        elif self.runtime is not None:
+            self._http = f"serving on http://{self.runtime.serving}"
+
+    def on_node_state_changed(self, event: NodeStateChanged) -> None:
+        services = from_node(event.state, self._http)
+        if services != self.ctx.services:
+            self.ctx.services = services
+            self.services_changed.publish(None)
+
+    def on_peer_changed(self, event: PeerChanged) -> None:
+        """Online/offline transitions of a peer that has been online become toasts."""
+        status = event.status
+        before = self._last_status.get(status.name)
+        self._last_status[status.name] = status.online
+        if status.online:
+            if before is False and status.name in self._ever_online:
+                self.notify(f"{status.name} is back online", title="Sync")
+            self._ever_online.add(status.name)
+        elif status.online is False and before and status.name in self._ever_online:
+            self.notify(f"{status.name} went offline: {status.error}", title="Sync",
+                        severity="warning", markup=False)
+
+    def _on_notice(self, notice: ConsoleNotice) -> None:
+        """On the dispatcher's thread."""
+        self._post(Paged(notice))
+
+    def on_paged(self, event: Paged) -> None:
+        """A notice from the engine's console channel: toasts for me (or for every
+        console), and the bell for a page that wants a human now."""
+        notice = event.notice
+        if notice.person not in (None, self.ctx.me.person, self.ctx.actor):
+            return
+        self.notify(notice.text or f"{notice.key} {notice.title}",
+                    title=f"{notice.event} {notice.key}".strip(),
+                    severity="error" if notice.bell else "warning", timeout=10, markup=False)
+        if notice.bell:
+            self.bell()
 
     # -- navigation ----------------------------------------------------------------
 

@@ -40,6 +40,7 @@ class ConsoleApp(Protocol):
     ctx: Context
     store_changed: Signal[None]
     policies_changed: Signal[None]
+    services_changed: Signal[None]
 
     def open_incident(self, key: str) -> None: ...
 

@@ -1,9 +1,12 @@
-"""Peers: the consoles this one syncs with. Until the sync service exists, it
-shows every site whose ops this store holds, this console's own ops (all of
-them waiting for a peer) and the policy digest, and says sync is not
-configured."""
+"""Peers: the consoles this one syncs with, live from the sync service (online or
+offline and since when, last sync, lag, clock offset, this console's ops each one
+still lacks, a different policy set, the last error), then every site whose ops
+this store holds."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -11,8 +14,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ..model import age
 from ..services import peers
 from .base import ConsoleScreen
+
+if TYPE_CHECKING:
+    from console.replication import PeerView
 
 
 class PeersScreen(ConsoleScreen):
@@ -24,26 +31,71 @@ class PeersScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="peers"):
             yield Static(id="sync-state")
+            yield Static(id="peer-table")
+            yield Static(id="peer-errors")
             yield Static("Sites in this store", classes="section")
             yield Static(id="sites")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.console.services_changed.subscribe(self, lambda _: self.show_peers())
+
     def reload(self) -> None:
         store = self.ctx.store
+        self.show_peers()
         self.background("peers-load",
                         lambda: peers.sites(store.engine, store.site.site, store.site.name),
-                        self.show)
+                        self.show_sites)
 
-    def show(self, sites: list[peers.SiteRow]) -> None:
+    def show_peers(self) -> None:
+        services = self.ctx.services
         ps = self.ctx.policies
-        local = next((s for s in sites if s.local), None)
         state = Text()
-        state.append(f"Sync: {self.ctx.services.sync}", style="bold")
-        state.append("\nPeer consoles (region, online, last sync, lag, clock offset, errors) "
-                     "appear here once peers are configured.", style="dim")
-        state.append(f"\nThis console: {self.ctx.store.site.name}, "
-                     f"{local.seq if local else 0} ops of its own, all waiting for a peer")
+        state.append(f"Sync: {services.sync}", style="bold")
+        own = f"{services.local_seq} ops of its own" if services.local_seq is not None else ""
+        state.append(f"\nThis console: {self.ctx.store.site.name}, {services.http}"
+                     + (f"; {own}" if own else ""))
         state.append(f"\nPolicy set digest: {ps.digest[:16] if ps else 'no policy set loaded'}")
+        if not services.peers:
+            state.append("\nPeer consoles appear here when this console serves (not --no-serve) "
+                         "and peers.toml lists them (sunrelay peers add).", style="dim")
         self.query_one("#sync-state", Static).update(state)
+        table = Table(expand=True, box=None, padding=(0, 1), header_style="bold", title_justify="left")
+        for name, justify in (("PEER", "left"), ("STATE", "left"), ("LAST SYNC", "left"),
+                              ("LAG", "right"), ("CLOCK", "right"), ("WAITING", "right"),
+                              ("POLICIES", "left")):
+            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        now = self.ctx.clock.now().timestamp()
+        errors = Text()
+        for view in services.peers:
+            table.add_row(*self._row(view, now, ps.digest if ps else None))
+            if view.status.error:
+                errors.append(f"{view.status.name}: {view.status.error}\n", style="red")
+        self.query_one("#peer-table", Static).update(table if services.peers else "")
+        self.query_one("#peer-errors", Static).update(errors)
+
+    @staticmethod
+    def _row(view: PeerView, now: float, ours: str | None) -> tuple[Text | str, ...]:
+        s = view.status
+        since = f" since {datetime.fromtimestamp(s.since, UTC):%H:%MZ}" if s.since else ""
+        if s.online is None:
+            state = Text("connecting", style="dim")
+        else:
+            state = Text(("online" if s.online else "offline") + since,
+                         style="green" if s.online else "bold yellow")
+        last = f"{age(now - s.last_ok)} ago" if s.last_ok else "never"
+        clock = f"{s.offset_ms / 1000:+.1f}s" if s.offset_ms is not None else "-"
+        waiting = "-" if view.waiting is None else str(view.waiting)
+        if view.policy_digest is None:
+            policy = Text("-", style="dim")
+        elif view.policy_digest == ours:
+            policy = Text("same")
+        else:
+            policy = Text(f"DIFFERENT {view.policy_digest[:8]}", style="bold red")
+        return (Text(s.name, style="bold"), state, last, str(s.lag) if s.online else "-", clock,
+                waiting, policy)
+
+    def show_sites(self, sites: list[peers.SiteRow]) -> None:
         table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
         table.add_column("SITE", no_wrap=True)
         table.add_column("OPS", justify="right")

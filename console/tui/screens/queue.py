@@ -3,7 +3,6 @@ filter bar and the views mine / my teams / all / resolved today."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
@@ -84,26 +83,10 @@ class QueueScreen(IncidentActions):
         self.background("queue-load", work, self.loaded_rows)
 
     def loaded_rows(self, rows: list[QueueRow], complete: bool = True) -> None:
-        if self.loaded and complete:
-            self._announce(rows)
         self.rows = rows
         self.counts = queue.counts(rows, self.ctx.me)
         self.loaded = self.loaded or complete
         self.show_rows()
-
-    def _announce(self, rows: Sequence[QueueRow]) -> None:
-        """Toast and bell for incidents new since the last load that page me: in my
-        teams or assigned to me."""
-        seen = {r.key for r in self.rows}
-        me = self.ctx.me
-        fresh = [r for r in rows if r.key not in seen and r.status == "triggered"
-                 and (r.team in me.teams or r.assignee in me.names)]
-        for row in fresh[:3]:
-            self.notify(f"{row.key} {row.severity.upper()} {row.title}", title="New page",
-                        severity="error" if row.severity in ("sev1", "sev2") else "warning",
-                        markup=False)
-        if fresh:
-            self.app.bell()
 
     def show_rows(self) -> None:
         shown = queue.select_rows(self.rows, self.view, self.filter, self.ctx.me)

@@ -38,7 +38,16 @@ class StatusLine(Static):
             text.append(" READONLY", style="bold")
         local = info.local_time if full else info.local_time.split()[-1]
         text.append(f" · {local} {info.utc_time} · ")
-        text.append(f"engine: {info.engine}", style="" if info.engine == "running" else "dim")
+        text.append(f"engine: {info.engine}", style=ENGINE_STYLES.get(info.engine, "dim"))
         text.append(" · ")
-        text.append(f"sync: {info.sync}", style="dim" if "not" in info.sync else "")
+        text.append(f"sync: {info.sync}", style=_sync_style(info.sync))
         return text
+
+
+ENGINE_STYLES = {"running": "", "behind": "bold red", "failing": "bold red"}
+
+
+def _sync_style(sync: str) -> str:
+    if "offline" in sync:
+        return "bold yellow"
+    return "" if sync.startswith(("online", "connecting")) else "dim"
