@@ -1,23 +1,34 @@
-"""`sunrelay demo`: a store full of realistic data and a monitoring feed, so a
-newcomer can open the console and see what Sunrelay does.
+"""`sunrelay demo`: a store full of realistic data, two more regional consoles and
+a monitoring feed, so a newcomer can open the console and see what Sunrelay does.
 
 The store is filled from the example policy set: a week of history (alerts
 routed by the real routing rules, acknowledged by whoever was on call, noted,
-escalated, resolved) and a dozen live incidents at various stages. A feed
-thread then raises and resolves alerts every few seconds. Alerts go through
-`policies.route` and `Store.trigger`/`Store.act`, the same calls the ingest
-path makes once it has decided on an alert.
+escalated, resolved) and a dozen live incidents at various stages. Berlin and
+New York run as real `sunrelay serve` processes on 127.0.0.1, each on a store
+of its own with a few incidents of its region, peered with the demo console
+under a generated secret. The feed then raises and resolves alerts every few
+seconds as PagerDuty Events v2 posts to the consoles' ingest, with the routing
+keys of the example integrations.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+import secrets
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import IO
+
+import httpx
 
 import policies
 from console.domain import commands
@@ -232,38 +243,164 @@ def fill(url: str, ps: PolicySet, now: datetime, seed: int) -> str:
     return jakarta_on_call(ps, now)
 
 
-class Feed(threading.Thread):
-    """Simulated monitoring: every `interval` seconds an alert fires, repeats or clears."""
+@dataclass(frozen=True, slots=True)
+class FeedAlert:
+    """A PagerDuty Events v2 trigger; `service` picks the integration's routing key."""
 
-    def __init__(self, url: str, ps: PolicySet, interval: float, seed: int) -> None:
+    service: str
+    summary: str
+    severity: str  # critical, error, warning, info
+    source: str
+    details: dict[str, str] = field(default_factory=dict)
+
+
+FEED = (
+    FeedAlert("payments-api", "Card authorisations failing for one acquirer", "critical", "pay-2",
+              {"acquirer": "acq-eu-1"}),
+    FeedAlert("payments-api", "Refund queue 4,000 deep", "warning", "refunds-1"),
+    FeedAlert("postgres-eu-1", "Replication lag 45s on replica db-3", "error", "db-3"),
+    FeedAlert("postgres-eu-1", "Connections at 92% of max_connections", "warning", "db-1"),
+    FeedAlert("edge", "5xx rate above 2% on /v2/orders", "error", "gw-eu-1"),
+    FeedAlert("edge", "TLS certificate for shop.example.com expires in 14 days", "info", "edge-lb"),
+)
+
+
+class Feed(threading.Thread):
+    """Simulated monitoring: every `interval` seconds an alert fires, repeats or clears,
+    posted to a console's `/v2/enqueue`: mostly the demo console's (the first target),
+    now and then a region's, whose incident then arrives by sync. A console that does
+    not answer yet (still starting) misses that alert, as a real one would."""
+
+    def __init__(self, targets: list[str], ps: PolicySet, interval: float, seed: int) -> None:
         super().__init__(name="demo-feed", daemon=True)
-        self.url = url
-        self.ps = ps
+        self.targets = targets
+        self.keys = {i.service: i.key for i in ps.integrations.values()}
         self.interval = interval
         self.rng = random.Random(seed)
         self.stop = threading.Event()
-        self.raised: list[str] = []
+        self.raised: list[tuple[str, str, str]] = []  # (console, routing key, dedup key)
 
     def run(self) -> None:
-        store = Store.open(self.url)
-        try:
+        with httpx.Client(timeout=5) as http:
             while not self.stop.wait(self.interval):
-                self.step(store)
-        finally:
-            store.close()
+                with contextlib.suppress(httpx.HTTPError):
+                    self.step(http)
 
-    def step(self, store: Store) -> None:
-        now = datetime.now(UTC)
-        with store.writing() as writes:
-            if self.raised and (len(self.raised) >= 6 or self.rng.random() < 0.4):
-                key = self.raised.pop(self.rng.randrange(len(self.raised)))
-                _safe_act(writes, key, "alertmanager", commands.resolve)
-            else:
-                kind = self.rng.choice(CATALOGUE)
-                # Another instance of the same alert is a separate incident; the same
-                # instance again folds into the open one by its dedup key.
-                labels = {**kind.labels, "instance": f"{kind.labels['instance']}{self.rng.choice('abc')}"}
-                kind = AlertKind(kind.service, kind.summary, kind.severity, labels)
-                key = raise_alert(writes, self.ps, kind, now)
-                if key not in self.raised:
-                    self.raised.append(key)
+    def step(self, http: httpx.Client) -> None:
+        if self.raised and (len(self.raised) >= 6 or self.rng.random() < 0.4):
+            index = self.rng.randrange(len(self.raised))
+            url, key, dedup = self.raised[index]
+            http.post(f"{url}/v2/enqueue", json={"routing_key": key, "event_action": "resolve",
+                                                 "dedup_key": dedup}).raise_for_status()
+            del self.raised[index]
+            return
+        alert = self.rng.choice(FEED)
+        others = self.targets[1:]
+        url = self.rng.choice(others) if others and self.rng.random() < 0.3 else self.targets[0]
+        key = self.keys[alert.service]
+        # Another instance of the same alert is a separate incident; the same
+        # instance again folds into the open one by its dedup key.
+        payload = {"summary": alert.summary, "source": f"{alert.source}{self.rng.choice('abc')}",
+                   "severity": alert.severity, "custom_details": alert.details}
+        answer = http.post(f"{url}/v2/enqueue", json={"routing_key": key, "event_action": "trigger",
+                                                      "payload": payload})
+        answer.raise_for_status()
+        raised = (url, key, str(answer.json()["dedup_key"]))
+        if raised not in self.raised:
+            self.raised.append(raised)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    site: str
+    city: str
+    kinds: tuple[str, ...]  # services of CATALOGUE its incidents come from
+    people: tuple[str, ...]  # who answers them
+
+
+REGIONS = (Region("BER", "Berlin", ("postgres-main", "kafka-events", "search"), ("anna", "jonas")),
+           Region("NYC", "New York", ("api-gateway", "mysql-orders", "payments-webhooks"),
+                  ("maria", "james")))
+
+
+def fill_region(url: str, ps: PolicySet, now: datetime, region: Region) -> None:
+    """A region's own incidents of the last hours: one resolved, one acknowledged with
+    a note, one still waiting for someone."""
+    by_service = {k.service: k for k in CATALOGUE}
+    clock = DemoClock(now - timedelta(hours=3))
+    with Store.open(url, site_name=region.site, physical=clock.ms) as store, store.writing() as w:
+        for n, service in enumerate(region.kinds):
+            clock.at = now - timedelta(minutes=150 - 50 * n)
+            key = raise_alert(w, ps, by_service[service], clock.at)
+            who = region.people[n % len(region.people)]
+            if n < 2:
+                clock.at += timedelta(minutes=6)
+                _safe_act(w, key, who, commands.ack)
+                clock.at += timedelta(minutes=4)
+                _safe_act(w, key, who, partial(_note, text=NOTES[n]))
+            if n == 0:
+                clock.at += timedelta(minutes=30)
+                _safe_act(w, key, who, commands.resolve)
+
+
+class Regions:
+    """Berlin and New York as real `sunrelay serve` processes on 127.0.0.1 (no engine:
+    the demo console runs the one engine), each with its own store in `home`, peered
+    with the demo console on `console_port` under a generated shared secret; the
+    demo console's side goes to `peers_file`. `stop` ends them; nothing outlives the demo."""
+
+    def __init__(self, home: Path, console_port: int, peers_file: Path) -> None:
+        self.home = home
+        self.console_port = console_port
+        self.peers_file = peers_file
+        self.ports = {r.site: free_port() for r in REGIONS}
+        self.urls = [f"http://127.0.0.1:{self.ports[r.site]}" for r in REGIONS]
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self._logs: list[IO[bytes]] = []
+
+    def start(self, ps: PolicySet, now: datetime) -> None:
+        """Fill the regions' stores and start their servers, which boot while the demo
+        console fills its own store; peers.toml for every side."""
+        from sync import peers
+
+        secret = self.home / "demo.secret"
+        secret.write_text(secrets.token_urlsafe(32))
+        secret.chmod(0o600)
+        console_url = f"http://127.0.0.1:{self.console_port}"
+        peers.save(self.peers_file, [
+            peers.PeerEntry(r.site, f"http://127.0.0.1:{self.ports[r.site]}", f"{SITE}-{r.site}".lower(),
+                            secret_file=str(secret)) for r in REGIONS])
+        for region in REGIONS:
+            home = self.home / region.site
+            home.mkdir()
+            url = f"sqlite:///{home / 'store.db'}"
+            fill_region(url, ps, now, region)
+            peers.save(home / "peers.toml", [peers.PeerEntry(
+                SITE, console_url, f"{SITE}-{region.site}".lower(), secret_file=str(secret))])
+            log = open(home / "serve.log", "wb")  # noqa: SIM115  (closed in stop)
+            self._logs.append(log)
+            self.processes.append(subprocess.Popen(
+                [sys.executable, "-m", "console", "serve", "--db", url,
+                 "--port", str(self.ports[region.site]), "--policies", str(EXAMPLES),
+                 "--peers", str(home / "peers.toml"), "--no-engine",
+                 "--sync-every", "5", "--log-level", "warning"],
+                env={**os.environ, "SUNRELAY_SITE": region.site}, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in self._logs:
+            log.close()

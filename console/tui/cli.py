@@ -12,9 +12,12 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from console.tui.services.node import ServeOptions
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", envvar="SUNRELAY_DB", help="Database URL or SQLite path")]
@@ -30,6 +33,8 @@ Readonly = Annotated[bool, typer.Option("--readonly", help="Watch only: no actio
 Keys = Annotated[str | None, typer.Option(
     "--keys", envvar="SUNRELAY_KEYS",
     help="Remap keys: BINDING-ID=KEY,... (ids are listed by ?), e.g. incident.ack=A")]
+HostOpt = Annotated[str, typer.Option(help="Address the console serves HTTP on (ingest, sync)")]
+PortOpt = Annotated[int, typer.Option(help="Port the console serves HTTP on")]
 
 
 def parse_keys(text: str | None) -> dict[str, str]:
@@ -45,9 +50,10 @@ def parse_keys(text: str | None) -> dict[str, str]:
 
 def run_console(url: str | None, actor: str, policy_dir: Path | None, *, no_mouse: bool,
                 low_color: bool, compact: bool, readonly: bool, keys: str | None,
-                site_name: str | None = None) -> None:
-    """Open the store and the policies, and run the console until it is quit or the
-    terminal goes away (SIGHUP) or it is told to stop (SIGTERM): exit status 0."""
+                serve: ServeOptions | None, site_name: str | None = None) -> None:
+    """Open the store and the policies, and run the console (with its Node when
+    `serve`) until it is quit or the terminal goes away (SIGHUP) or it is told to
+    stop (SIGTERM): exit status 0."""
     keymap = parse_keys(keys)
     if low_color:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = "standard"
@@ -64,18 +70,34 @@ def run_console(url: str | None, actor: str, policy_dir: Path | None, *, no_mous
         raise typer.Exit(1) from None
     try:
         app = SunrelayApp(store, actor=actor, policy_dir=directory, readonly=readonly,
-                          compact=compact, low_color=low_color, keymap=keymap, handle_signals=True)
+                          compact=compact, low_color=low_color, keymap=keymap, handle_signals=True,
+                          serve=serve)
         app.run(mouse=not no_mouse)
     finally:
         store.close()
 
 
-def console(db: DbOpt = None, as_: AsOpt = None, policies_dir: PoliciesOpt = None,
-            no_mouse: NoMouse = False, low_color: LowColor = False, compact: Compact = False,
-            readonly: Readonly = False, keys: Keys = None) -> None:
-    """The full-screen console (what `sunrelay` with no command opens)."""
+def console(
+    db: DbOpt = None, as_: AsOpt = None, policies_dir: PoliciesOpt = None,
+    no_mouse: NoMouse = False, low_color: LowColor = False, compact: Compact = False,
+    readonly: Readonly = False, keys: Keys = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8765,
+    serve: Annotated[bool, typer.Option(
+        "--serve/--no-serve",
+        help="Run ingest, sync and the engine election beside the console (--no-serve: only look)")]
+    = True,
+    engine: Annotated[bool, typer.Option(
+        "--engine/--no-engine", help="Take part in the engine election")] = True,
+    peers_file: Annotated[Path | None, typer.Option(
+        "--peers", envvar="SUNRELAY_PEERS",
+        help="peers.toml: the consoles to sync with [default: next to the store]")] = None,
+) -> None:
+    """The full-screen console (what `sunrelay` with no command opens): a full peer
+    that serves ingest and sync over HTTP and runs the engine when it wins the election."""
+    from console.tui.services.node import ServeOptions
+
+    options = ServeOptions(peers_file, host=host, port=port, engine=engine) if serve else None
     run_console(db, as_ or getpass.getuser(), policies_dir, no_mouse=no_mouse,
-                low_color=low_color, compact=compact, readonly=readonly, keys=keys)
+                low_color=low_color, compact=compact, readonly=readonly, keys=keys, serve=options)
 
 
 def demo(
@@ -85,38 +107,51 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed for the sample data")] = 7,
     feed: Annotated[bool, typer.Option(help="Simulated monitoring raising and clearing alerts")]
     = True,
+    regions: Annotated[bool, typer.Option(
+        help="Berlin and New York as peer consoles (sunrelay serve on 127.0.0.1)")] = True,
     interval: Annotated[float, typer.Option(help="Seconds between simulated alerts")] = 5.0,
     no_mouse: NoMouse = False, low_color: LowColor = False, compact: Compact = False,
     keys: Keys = None,
 ) -> None:
-    """Try Sunrelay: sample incidents and live alerts, as the Jakarta on-call engineer.
+    """Try Sunrelay: sample incidents, live alerts and two peer consoles, as the Jakarta
+    on-call engineer.
 
     A new store holds a week of history and a dozen open incidents made from the
-    example policies; simulated monitoring raises and clears alerts meanwhile."""
+    example policies; Berlin and New York sync theirs in; simulated monitoring raises
+    and clears alerts through the console's HTTP ingest meanwhile."""
     from datetime import UTC, datetime
 
     from console import demo as sample
+    from console.tui.services.node import ServeOptions
     from policies import load
 
     ps = load(sample.EXAMPLES)
-    tmp = None if db else tempfile.mkdtemp(prefix="sunrelay-demo-")
-    path = Path(db) if db else Path(tmp or ".") / "demo.db"
+    tmp = Path(tempfile.mkdtemp(prefix="sunrelay-demo-"))
+    path = Path(db) if db else tmp / "demo.db"
     if path.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
         print(f"sunrelay: error: {path} exists; the demo fills a new store", file=sys.stderr)
         raise typer.Exit(1)
     url = f"sqlite:///{path.resolve()}"
+    now = datetime.now(UTC)
+    port = sample.free_port()
+    peers_file = tmp / "peers.toml"  # stays absent without the regions: no peers
+    peers = sample.Regions(tmp, port, peers_file) if regions else None
+    simulator = sample.Feed([f"http://127.0.0.1:{port}", *(peers.urls if peers else [])], ps,
+                            interval, seed) if feed else None
     try:
-        actor = sample.fill(url, ps, datetime.now(UTC), seed)
-        simulator = sample.Feed(url, ps, interval, seed) if feed else None
+        if peers is not None:
+            peers.start(ps, now)
+        actor = sample.fill(url, ps, now, seed)
         if simulator is not None:
             simulator.start()
-        try:
-            run_console(url, actor, sample.EXAMPLES, no_mouse=no_mouse, low_color=low_color,
-                        compact=compact, readonly=False, keys=keys, site_name=sample.SITE)
-        finally:
-            if simulator is not None:
-                simulator.stop.set()
-                simulator.join(timeout=5)
+        run_console(url, actor, sample.EXAMPLES, no_mouse=no_mouse, low_color=low_color,
+                    compact=compact, readonly=False, keys=keys, site_name=sample.SITE,
+                    serve=ServeOptions(peers_file, port=port, sync_every=5.0))
     finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+        if simulator is not None:
+            simulator.stop.set()
+            simulator.join(timeout=10)
+        if peers is not None:
+            peers.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
