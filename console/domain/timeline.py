@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from console.domain.vocabulary import Kind
+from console.domain.vocabulary import HandoffKind, Kind
 from sync.ops import Op
 
 
@@ -87,4 +87,15 @@ def describe(op: Op) -> str:
             return _notice(p)
         case Kind.NOTIFY:
             return _notify(p)
+        case Kind.UPDATE:
+            return f"status update: {p.get('text')}"
+        case HandoffKind.DRAFT:
+            return f"handoff {p.get('from_region')} → {p.get('to_region')} drafted"
+        case HandoffKind.SEND:
+            how = " automatically at shift end" if p.get("automatic") else ""
+            return f"handoff {p.get('from_region')} → {p.get('to_region')} sent{how}"
+        case HandoffKind.ACK:
+            return "handoff acknowledged"
+        case HandoffKind.ESCALATE:
+            return f"handoff not acknowledged: paged {', '.join(p.get('people') or []) or 'nobody'}"
     return f"{op.kind} (recorded by a newer Sunrelay; shown after upgrade)"

@@ -22,6 +22,20 @@ class Kind(StrEnum):
     SET_URGENCY = "set_urgency"  # urgency of the incident; a raise to high starts a new epoch
     NOTICE = "notice"  # a deadline the engine recorded (SLA warning/breach, reminder, exhausted)
     NOTIFY = "notify"  # one delivery attempt of a notification: who, channel, outcome
+    # A stakeholder status update (docs/data-model.md): timeline, and the SLA's update clock.
+    UPDATE = "update"
+
+
+class HandoffKind(StrEnum):
+    """Ops on a follow-the-sun handoff (its own uuid7 entity; docs/handoffs.md)."""
+
+    DRAFT = "handoff_draft"  # the note as drafted or edited before it is sent
+    SEND = "handoff_send"  # the note handed over (by a person, or automatically at shift end)
+    ACK = "handoff_ack"  # the incoming region took it
+    ESCALATE = "handoff_escalate"  # nobody acknowledged in time: the incoming lead was paged
+
+
+HANDOFF_KINDS = frozenset(k.value for k in HandoffKind)
 
 
 # Kinds this version folds; ops of other kinds (from a newer console) are kept in

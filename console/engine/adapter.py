@@ -82,7 +82,7 @@ def adapt(ops: Iterable[Op], pause_stages: Collection[str] = ()) -> Adapted | No
             if level >= 1:
                 step = (int(p.get("loop", 0)), level - 1)
                 steps[step] = min(steps.get(step, _at(op)), _at(op))
-        elif kind in (Kind.NOTE, Kind.SET_STAGE):
+        elif kind in (Kind.NOTE, Kind.SET_STAGE, Kind.UPDATE):
             last_update = max(last_update or 0, wall_ms(op.hlc))
             if kind == Kind.SET_STAGE:
                 in_pause = p.get("stage") in pause_stages

@@ -128,3 +128,45 @@ class Heartbeat(SQLModel, table=True):
     # None once the miss has opened an incident: the engine does not probe it again.
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     incident_id: str | None = Field(default=None, max_length=36)
+
+
+class Handoff(SQLModel, table=True):
+    """A follow-the-sun handoff note, folded from its `handoff_*` ops (console/handoff)."""
+
+    __tablename__ = "handoff"
+    __table_args__ = (
+        Index("ix_handoff_shift", "group_id", "from_region", "handoff_at"),
+        Index("ix_handoff_status", "status", "handoff_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    group_id: str = Field(max_length=200)
+    from_region: str = Field(max_length=200)
+    to_region: str = Field(max_length=200)
+    origin_site: str = Field(max_length=64)
+    shift_start: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    handoff_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    # draft -> sent -> acknowledged
+    status: str = Field(max_length=16)
+    automatic: bool = False
+    markdown: str = Field(sa_column=Column(Text, nullable=False))
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    drafted_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    drafted_by: str = Field(max_length=200)
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    sent_by: str | None = Field(default=None, max_length=200)
+    acknowledged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    acknowledged_by: str | None = Field(default=None, max_length=200)
+    escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    escalated_to: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    escalation_incident: str | None = Field(default=None, max_length=36)
+
+
+class HandoffCursor(SQLModel, table=True):
+    """How far, per site, the handoff fold has read the op log: ops that arrive by
+    sync are folded on the next look (console/handoff/store.py)."""
+
+    __tablename__ = "handoff_cursor"
+
+    name: str = Field(primary_key=True, max_length=32)
+    cursor: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
