@@ -44,13 +44,13 @@ class HandoffNote:
 
 
 def shifts_ending(group: FollowTheSun, start: datetime, end: datetime) -> list[Shift]:
-    """Every hand-off of the group in [start, end), with the shifts on both sides of it."""
+    """Every hand-off of the group in [start, end], with the shifts on both sides of it."""
     margin = timedelta(days=3)
     spans = duties(group, start - margin, end + margin)
     return [
         Shift(group.id, a.region, a.start, a.end, b.region, b.end)
         for a, b in itertools.pairwise(spans)
-        if start <= a.end < end
+        if start <= a.end <= end
     ]
 
 

@@ -117,8 +117,8 @@ class Clock:
     def ms(self) -> int:
         return to_ms(self.now)
 
-    def at(self, hour: int, minute: int = 0, day: int = 2) -> datetime:
-        self.now = datetime(2026, 3, day, hour, minute, tzinfo=UTC)
+    def at(self, hour: int, minute: int = 0, second: int = 0) -> datetime:
+        self.now = datetime(2026, 3, 2, hour, minute, second, tzinfo=UTC)
         return self.now
 
     def advance(self, **delta: float) -> datetime:
