@@ -284,6 +284,18 @@ def mount_tools(first: str) -> None:
         from console import serve
 
         app.command("serve")(serve.serve)
+    if everything or first == "handoff":
+        from console import handoff_cli
+
+        app.add_typer(handoff_cli.app, name="handoff")
+    if everything or first == "update":
+        from console import updates
+
+        app.command("update")(updates.update)
+    if everything or first == "report":
+        from console import report_cli
+
+        app.add_typer(report_cli.app, name="report")
     if everything or first in ("console", "demo"):
         from console.tui import cli as tui_cli
 
