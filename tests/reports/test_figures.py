@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import textwrap
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import policies
 from console.reports.figures import report
 from console.reports.render import render
 from policies import PolicySet
 from sync.ops import Op
 from tests.console.opfactory import OpFactory
-
-POLICIES = """
-[[people]]
-id = "alice"
-name = "Alice"
-time_zone = "Europe/Berlin"
-
-[[people]]
-id = "bob"
-name = "Bob"
-time_zone = "UTC"
-
-[[sla]]
-priority = "P1"
-ack = "10m"
-resolve = "2h"
-"""
-
-
-def ms(day: int, hour: int, minute: int = 0, month: int = 3) -> int:
-    return int(datetime(2026, month, day, hour, minute, tzinfo=UTC).timestamp() * 1000)
-
-
-@pytest.fixture
-def ps(tmp_path: Path) -> PolicySet:
-    (tmp_path / "main.toml").write_text(textwrap.dedent(POLICIES))
-    return policies.load(tmp_path)
+from tests.reports.conftest import ms
 
 
 class Log:
