@@ -18,6 +18,7 @@ from console.engine.adapter import to_ms
 from console.notify.dispatcher import recorded
 from console.store.store import Store
 from policies import PolicySet
+from tests.notify.servers import WebhookReceiver
 
 # Before Berlin's DST change: Jakarta (UTC+7) is on duty 01:00Z-09:00Z, Berlin (UTC+1) 09:00Z-01:00Z.
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -132,6 +133,13 @@ def page(store: Store, key: str, level: int, people: list[str], at: datetime) ->
     store.act(key, "engine", recorded([Change(Kind.ESCALATE, {
         "epoch": state.epoch, "loop": 0, "level": level, "reason": f"paged {', '.join(people)}",
         "at_ms": to_ms(at), "pages": [[p, "console"] for p in people]})]))
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

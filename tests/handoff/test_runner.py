@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,13 +17,6 @@ from console.store.store import Store
 from policies import PolicySet
 from tests.handoff.conftest import Clock, load, policy_text
 from tests.notify.servers import WebhookReceiver
-
-
-@pytest.fixture
-def receiver() -> AsyncIterator[WebhookReceiver]:
-    server = WebhookReceiver().start()
-    yield server  # type: ignore[misc]
-    server.stop()
 
 
 @pytest.fixture
