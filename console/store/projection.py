@@ -9,6 +9,13 @@ from console.domain.state import IncidentState
 from sync.ops import Op
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Every column the fold owns: all but `next_due_at`, which the engine owns.
+FOLD_COLUMNS = (
+    "id", "key", "key_number", "origin_site", "title", "service", "severity", "priority",
+    "stage", "status", "epoch", "team", "policy", "assignee", "dedup_key", "alert_count",
+    "labels", "esc_loop", "esc_level", "conflicted", "created_at", "updated_at",
+    "acknowledged_at", "acknowledged_by", "resolved_at", "resolved_by", "fold_state",
+)
 
 
 def ms_to_dt(ms: int) -> datetime:
@@ -28,7 +35,7 @@ def _opt_ms(value: datetime | None) -> int | None:
 
 
 def incident_values(state: IncidentState) -> dict[str, Any]:
-    """Every column the fold owns (all but `next_due_at`, which the engine owns)."""
+    """The values of `FOLD_COLUMNS`."""
     loop, level = state.escalation
     return {
         "id": state.id, "key": state.key, "key_number": state.key_number,

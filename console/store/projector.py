@@ -16,16 +16,26 @@ from sqlalchemy import Connection, bindparam, delete
 from console.domain.fold import wall_ms
 from console.domain.state import IncidentState
 from console.domain.vocabulary import Kind
-from console.store.projection import incident_values, note_values
+from console.store.projection import FOLD_COLUMNS, incident_values, note_values
 from console.store.tables import Incident, IncidentNote
+from sync.oplog import Prepared
 from sync.ops import Op
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 NOTES = IncidentNote.__table__  # type: ignore[attr-defined]
-_INSERT = INCIDENTS.insert()
-_UPDATE = INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id"))
-_INSERT_NOTES = NOTES.insert()
-_DELETE_NOTES = delete(NOTES).where(NOTES.c.incident_id == bindparam("b_id"))
+_INSERT = Prepared(INCIDENTS.insert(), FOLD_COLUMNS)
+_INSERT_NOTES = Prepared(NOTES.insert())
+_DELETE_NOTES = Prepared(delete(NOTES).where(NOTES.c.incident_id == bindparam("b_id")))
+# One update statement per set of changed columns; few sets ever occur.
+_UPDATES: dict[tuple[str, ...], Prepared] = {}
+
+
+def _update(columns: tuple[str, ...]) -> Prepared:
+    update = _UPDATES.get(columns)
+    if update is None:
+        update = _UPDATES[columns] = Prepared(
+            INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), columns)
+    return update
 
 
 class ProjectionWriter:
@@ -57,11 +67,11 @@ class ProjectionWriter:
 
     def flush(self) -> None:
         if self.cleared:
-            self.conn.execute(_DELETE_NOTES, self.cleared)
+            _DELETE_NOTES.run(self.conn, self.cleared)
         if self.inserts:
-            self.conn.execute(_INSERT, self.inserts)
-        for rows in self.updates.values():
-            self.conn.execute(_UPDATE, rows)
+            _INSERT.run(self.conn, self.inserts)
+        for columns, rows in self.updates.items():
+            _update(columns).run(self.conn, rows)
         if self.notes:
-            self.conn.execute(_INSERT_NOTES, self.notes)
+            _INSERT_NOTES.run(self.conn, self.notes)
         self.__init__(self.conn)  # type: ignore[misc]

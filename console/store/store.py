@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, select
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from console.domain import commands
@@ -23,24 +23,24 @@ from console.store.projector import ProjectionWriter
 from console.store.tables import Incident, IncidentNote
 from sync import oplog
 from sync.hlc import Clock, wall_clock_ms
-from sync.oplog import ChainProblem, Draft, OpLog
+from sync.oplog import ChainProblem, Draft, OpLog, Prepared
 from sync.ops import Op
 from sync.tables import LocalSite
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 NOTES = IncidentNote.__table__  # type: ignore[attr-defined]
 OPEN_STATUSES = (Status.TRIGGERED.value, Status.ACKNOWLEDGED.value)
-# Built once with bound parameters: SQLAlchemy then compiles each only once.
-_BY_ID = select(INCIDENTS).where(INCIDENTS.c.id == bindparam("b_id"))
-_BY_KEY_OR_ID = select(INCIDENTS).where(
-    (INCIDENTS.c.key == bindparam("b_key")) | (INCIDENTS.c.id == bindparam("b_id")))
-_OPEN_BY_DEDUP = (
+# Built once with bound parameters, and run as `Prepared` on every write's path.
+_BY_KEY_OR_ID = Prepared(select(INCIDENTS).where(
+    (INCIDENTS.c.key == bindparam("b_key")) | (INCIDENTS.c.id == bindparam("b_id"))))
+_OPEN_BY_DEDUP = Prepared(
     select(INCIDENTS)
-    .where(INCIDENTS.c.dedup_key == bindparam("b_dedup"), INCIDENTS.c.status.in_(OPEN_STATUSES))
+    .where(INCIDENTS.c.dedup_key == bindparam("b_dedup"),
+           or_(*(INCIDENTS.c.status == status for status in OPEN_STATUSES)))
     .order_by(INCIDENTS.c.created_at).limit(1)
 )
-_LAST_NUMBER = select(func.coalesce(func.max(INCIDENTS.c.key_number), 0)).where(
-    INCIDENTS.c.origin_site == bindparam("b_site"))
+_LAST_NUMBER = Prepared(select(func.coalesce(func.max(INCIDENTS.c.key_number), 0)).where(
+    INCIDENTS.c.origin_site == bindparam("b_site")))
 _BY_IDS = select(INCIDENTS).where(INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
 _CHUNK = 500
 _LIST_COLUMNS = [column for column in INCIDENTS.c if column.name != "fold_state"]
@@ -95,13 +95,14 @@ class Writes:
     ) -> Triggered:
         """Open an incident, or retrigger the open one that has this dedup key."""
         if dedup_key:
-            row = self.conn.execute(_OPEN_BY_DEDUP, {"b_dedup": dedup_key}).first()
-            if row is not None:
-                state = state_from_row(row)
+            rows = _OPEN_BY_DEDUP.rows(self.conn, {"b_dedup": dedup_key})
+            if rows:
+                state = state_from_row(rows[0])
                 change = commands.retrigger(state, title)
-                return Triggered(self._record(actor, state.id, [change], state, row._mapping), False)
+                return Triggered(self._record(actor, state.id, [change], state, rows[0]._asdict()),
+                                 False)
         site = self.store.site
-        number = 1 + int(self.conn.execute(_LAST_NUMBER, {"b_site": site.site}).scalar_one())
+        number = 1 + int(_LAST_NUMBER.rows(self.conn, {"b_site": site.site})[0][0])
         change = commands.trigger(
             key=f"{site.name}-{number}", key_number=number, title=title, service=service,
             severity=severity, priority=priority, team=team, policy=policy,
@@ -117,7 +118,7 @@ class Writes:
         state = state_from_row(row)
         decided = decide(state)
         changes = [decided] if isinstance(decided, Change) else list(decided)
-        return self._record(actor, state.id, changes, state, row._mapping)
+        return self._record(actor, state.id, changes, state, row._asdict())
 
     def _record(self, actor: str, entity: str, changes: Sequence[Change],
                 state: IncidentState | None, before: Mapping[Any, Any] | None) -> IncidentState:
@@ -290,11 +291,12 @@ class Store:
     # -- reading -------------------------------------------------------------
 
     def _row(self, conn: Connection, key: str) -> Any:
+        """The incident's row (a named tuple) by key or id."""
         wanted = key.strip()
-        row = conn.execute(_BY_KEY_OR_ID, {"b_key": wanted.upper(), "b_id": wanted.lower()}).first()
-        if row is None:
+        rows = _BY_KEY_OR_ID.rows(conn, {"b_key": wanted.upper(), "b_id": wanted.lower()})
+        if not rows:
             raise NotFound(f"no incident {key!r} in this store")
-        return row
+        return rows[0]
 
     def _find(self, conn: Connection, key: str) -> IncidentState:
         return state_from_row(self._row(conn, key))
@@ -306,20 +308,22 @@ class Store:
     def find(self, key: str) -> Incident:
         """The projection row of the incident with this key (or id)."""
         with db.reading(self.engine) as conn:
-            return Incident.model_construct(**self._row(conn, key)._mapping)
+            return Incident.model_construct(**self._row(conn, key)._asdict())
 
     def incidents(self, *, status: str = "open", limit: int | None = None) -> list[IncidentRow]:
         """Open incidents most severe first (then oldest), or all of them newest first.
 
-        Plain rows without the fold's bookkeeping: a queue of thousands is read
-        often, and building a model per row would cost more than the query.
+        Incidents opened in the same millisecond keep their order of creation (their
+        uuid7 ids sort by it), whichever status they have. Plain rows without the
+        fold's bookkeeping: a queue of thousands is read often, and building a model
+        per row would cost more than the query.
         """
         query = select(*_LIST_COLUMNS)
         if status == "open":
             query = query.where(INCIDENTS.c.status.in_(OPEN_STATUSES)).order_by(
-                INCIDENTS.c.severity, INCIDENTS.c.created_at)
+                INCIDENTS.c.severity, INCIDENTS.c.created_at, INCIDENTS.c.id)
         else:
-            query = query.order_by(INCIDENTS.c.created_at.desc())
+            query = query.order_by(INCIDENTS.c.created_at.desc(), INCIDENTS.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
         with db.reading(self.engine) as conn:
