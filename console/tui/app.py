@@ -209,7 +209,8 @@ class SunrelayApp(App[None]):
             self.serve, self.ctx.store, self.ctx.policies,
             on_state=lambda state: self._post(NodeStateChanged(state)),
             on_status=lambda status: self._post(PeerChanged(status)))
-        self.ctx.services = Services(engine="starting", sync="starting", http=self._http)
+        self.ctx.services = Services(engine="starting", sync="starting", sync_short="sync starting",
+                                     http=self._http)
         self.run_worker(partial(self._run_node, self.runtime), name="node", group="node",
                         thread=True, exclusive=True, exit_on_error=False)
 

@@ -48,6 +48,7 @@ class HeaderInfo:
     utc_time: str
     engine: str
     sync: str
+    sync_short: str  # for 80 columns
     readonly: bool
 
 

@@ -71,6 +71,9 @@ class PeersScreen(ConsoleScreen):
             table.add_row(*self._row(view, now, ps.digest if ps else None))
             if view.status.error:
                 errors.append(f"{view.status.name}: {view.status.error}\n", style="red")
+            if ps is not None and view.policy_digest not in (None, ps.digest):
+                errors.append(f"{view.status.name} runs another policy set ({view.policy_digest[:16]}; "
+                              f"this console: {ps.digest[:16]})\n", style="bold red")
         self.query_one("#peer-table", Static).update(table if services.peers else "")
         self.query_one("#peer-errors", Static).update(errors)
 
@@ -91,7 +94,7 @@ class PeersScreen(ConsoleScreen):
         elif view.policy_digest == ours:
             policy = Text("same")
         else:
-            policy = Text(f"DIFFERENT {view.policy_digest[:8]}", style="bold red")
+            policy = Text("DIFFERS", style="bold red")
         return (Text(s.name, style="bold"), state, last, str(s.lag) if s.online else "-", clock,
                 waiting, policy)
 
