@@ -7,7 +7,7 @@ instant, so every incident's times (and every snapshot) are the same on every ru
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ EXAMPLES = Path(policies.__file__).parent / "examples"
 START = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # Tue 09:00 in Jakarta
 NOW = datetime(2026, 3, 10, 3, 10, tzinfo=UTC)
 ME = "budi"  # on call for SRE Jakarta that week
-BACKGROUND = ("store-watch", "policy-watch")
+BACKGROUND = ("store-watch", "policy-watch", "node")
 
 
 class StepClock:
@@ -85,6 +85,26 @@ def make_app(store: Store, ps: policies.PolicySet | None, **kw: Any) -> Sunrelay
     kw.setdefault("poll_seconds", 0.1)
     kw.setdefault("policy_dir", EXAMPLES if ps is not None else None)
     return SunrelayApp(store, policy_set=ps, watch_policies=False, **kw)
+
+
+async def until(pilot: Pilot[Any], done: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait for something another thread or process does (a sync round, a peer
+    going offline), repainting meanwhile."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not done():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout} s: {texts(pilot.app)}")  # type: ignore[arg-type]
+        await pilot.pause(0.05)
+
+
+def header(app: SunrelayApp) -> str:
+    from console.tui.widgets.status_line import StatusLine
+
+    return str(app.screen.query_one(StatusLine).content)
+
+
+def toasts(app: SunrelayApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
 
 
 async def settle(pilot: Pilot[Any], timeout: float = 10.0) -> None:

@@ -203,7 +203,7 @@ async def test_every_screen_renders(store: Store, policy_set: policies.PolicySet
                 from textual.widgets import Markdown
                 shown = app.screen.query_one(Markdown).source
             assert text in shown, (key, shown)
-        assert "engine: not running" in texts(app)
+        assert "eng not running · sync not configured" in texts(app)  # 80 columns: the short header
         await pilot.press("1")
         assert isinstance(app.screen, QueueScreen)
 

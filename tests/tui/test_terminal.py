@@ -1,5 +1,7 @@
 """The real program in a real terminal: `q`, SIGTERM and SIGHUP exit 0 with the
-terminal restored, and `sunrelay demo` driven through tmux end to end."""
+terminal restored (the embedded HTTP server leaves those signals to the console),
+`sunrelay demo` driven through tmux end to end, and the demo's two peer consoles
+gone when it ends, whichever way it ends."""
 
 from __future__ import annotations
 
@@ -54,12 +56,33 @@ def drain(fd: int, proc: subprocess.Popen[bytes], timeout: float) -> bytes:
     return seen
 
 
+def children(pid: int) -> list[int]:
+    """Processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 @pytest.mark.parametrize("how", ["q", "SIGTERM", "SIGHUP"])
-def test_exits_cleanly(db_path: Path, how: str) -> None:
+def test_exits_cleanly(tmp_path: Path, db_path: Path, how: str) -> None:
     master, slave = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24",
-           "SUNRELAY_POLICIES": str(EXAMPLES)}
-    proc = subprocess.Popen([*SUNRELAY, "--db", str(db_path), "--as", "budi"], stdin=slave,
+           "SUNRELAY_POLICIES": str(EXAMPLES), "XDG_DATA_HOME": str(tmp_path)}
+    proc = subprocess.Popen([*SUNRELAY, "--db", str(db_path), "--as", "budi", "--port", "0"], stdin=slave,
                             stdout=slave, stderr=slave, env=env, start_new_session=True)
     os.close(slave)
     try:
@@ -96,9 +119,22 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
             if "Checkout p99" in screen:
                 break
             time.sleep(0.2)
-        top = re.search(r"SEV1 P1 (JKT-\d+)\s+Checkout p99.*TRIG", screen)
+        top = re.search(r"SEV1 P1 (JKT-\d+)\s+Checkout p99", screen)
         assert top, screen
         key = top.group(1)
+        demo = int(tmux("display-message", "-p", "-t", session, "#{pane_pid}"))
+        regions = [p for shell in [demo, *children(demo)] for p in children(shell)
+                   if b"serve" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert len(regions) == 2, regions
+        tmux("send-keys", "-t", session, "5")
+        for _ in range(150):
+            screen = tmux("capture-pane", "-p", "-t", session)
+            if re.search(r"BER\s+online since", screen) and re.search(r"NYC\s+online since", screen):
+                break
+            time.sleep(0.2)
+        assert re.search(r"NYC\s+online since", screen), screen
+        tmux("send-keys", "-t", session, "1")
+        time.sleep(1)
         tmux("send-keys", "-t", session, "a")
         time.sleep(1)
         tmux("send-keys", "-t", session, "n")
@@ -113,6 +149,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
                 break
             time.sleep(0.2)
         assert "EXIT=0" in screen, screen
+        assert not [p for p in regions if alive(p)]
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     shown = subprocess.run([*SUNRELAY, "show", key, "--db", str(db), "--json"],
@@ -121,3 +158,29 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert incident["status"] == "acknowledged"
     assert incident["acknowledged_by"] in ("ayu", "budi", "citra")
     assert [n["text"] for n in incident["notes"]] == ["rolled back the deploy"]
+
+
+def test_demo_hung_up_leaves_no_process_behind(tmp_path: Path) -> None:
+    """An SSH drop in the middle of the demo: the console exits 0 and stops Berlin and
+    New York; nothing of the demo stays running, its temporary directory is gone."""
+    master, slave = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30",
+           "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([*SUNRELAY, "demo", "--interval", "0.5"], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    try:
+        assert b"Checkout p99" in read_until(master, b"Checkout p99", 60)
+        deadline = time.monotonic() + 30
+        while len(regions := children(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(regions) == 2
+        proc.send_signal(signal.SIGHUP)
+        drain(master, proc, 20)
+        assert proc.wait(timeout=20) == 0
+        assert not [p for p in regions if alive(p)]
+        assert not list(tmp_path.glob("sunrelay-demo-*"))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
