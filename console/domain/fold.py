@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from console.domain.state import Attempt, Head, IncidentState, Step
+from console.domain.state import SINGLE_VALUED, Attempt, Head, IncidentState, Step
 from console.domain.vocabulary import KINDS, Kind
 from sync.ops import Op
 
@@ -41,7 +41,7 @@ def _new_incident(op: Op) -> IncidentState:
         assignee=p.get("assignee"), alert_count=1, epoch=0, level=0,
         created_at=at, updated_at=at, last=op.sort_key,
     )
-    for name in ("title", "severity", "priority", "stage", "team", "policy", "assignee"):
+    for name in SINGLE_VALUED:
         state.heads[name] = [Head(op.op_id, getattr(state, name), op.site, op.actor)]
     return state
 

@@ -8,6 +8,8 @@ from typing import Any
 from console.domain.vocabulary import STATUS_AT_LEVEL, Status
 
 SortKey = tuple[str, str, int]
+# The single-valued fields: each keeps its heads (writes nobody superseded).
+SINGLE_VALUED = ("title", "severity", "priority", "stage", "team", "policy", "assignee")
 
 
 @dataclass(slots=True)
@@ -97,27 +99,54 @@ class IncidentState:
         return [h.op_id for name in names for h in self.heads.get(name, [])]
 
     def fold_extras(self) -> dict[str, Any]:
-        """The fold's bookkeeping that has no column of its own."""
-        return {
-            "steps": [
+        """The fold's bookkeeping that has no column of its own, compactly.
+
+        Most fields are never written after the trigger: their one head is the
+        trigger's write of the value the column holds, so it is stored once as
+        `ref` (op id, site, actor) and such fields are left out of `heads`. It is
+        read and written on every write to the incident, so its size counts.
+        """
+        extras: dict[str, Any] = {"last": list(self.last)}
+        title = self.heads.get("title", [])
+        ref = title[0] if len(title) == 1 else None
+        heads = self.heads
+        if ref is not None:
+            extras["ref"] = [ref.op_id, ref.site, ref.actor]
+            heads = {name: hs for name, hs in heads.items() if not self._is_ref(name, hs, ref)}
+        if heads:
+            extras["heads"] = {name: [[h.op_id, h.value, h.site, h.actor] for h in hs]
+                               for name, hs in heads.items()}
+        if self.steps:
+            extras["steps"] = [
                 {"epoch": s.epoch, "loop": s.loop, "level": s.level,
                  "attempts": [[a.op_id, a.site, a.actor, a.at, a.reason] for a in s.attempts]}
                 for s in self.steps
-            ],
-            "acks": [list(a) for a in self.acks],
-            "heads": {
-                name: [[h.op_id, h.value, h.site, h.actor] for h in heads]
-                for name, heads in self.heads.items()
-            },
-            "last": list(self.last),
-        }
+            ]
+        if self.acks:
+            extras["acks"] = [list(a) for a in self.acks]
+        return extras
+
+    def _is_ref(self, name: str, heads: list[Head], ref: Head) -> bool:
+        return (name in SINGLE_VALUED and len(heads) == 1
+                and heads[0] == Head(ref.op_id, getattr(self, name), ref.site, ref.actor))
 
     def load_extras(self, extras: dict[str, Any]) -> None:
+        """The inverse of `fold_extras`, over the columns already loaded."""
         self.steps = [
             Step(s["epoch"], s["loop"], s["level"], [Attempt(*a) for a in s["attempts"]])
-            for s in extras["steps"]
+            for s in extras.get("steps", ())
         ]
-        self.acks = [(int(e), str(a)) for e, a in extras["acks"]]
-        self.heads = {name: [Head(*h) for h in heads] for name, heads in extras["heads"].items()}
+        self.acks = [(int(e), str(a)) for e, a in extras.get("acks", ())]
+        stored = {name: [Head(*h) for h in hs] for name, hs in extras.get("heads", {}).items()}
+        if "ref" in extras:
+            op_id, site, actor = extras["ref"]
+            self.heads = {
+                name: stored.pop(name) if name in stored
+                else [Head(op_id, getattr(self, name), site, actor)]
+                for name in SINGLE_VALUED
+            }
+            self.heads.update(stored)
+        else:
+            self.heads = stored
         last = extras["last"]
         self.last = (last[0], last[1], int(last[2]))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +16,8 @@ from sqlalchemy import text
 from console.domain import commands
 from console.domain.commands import IllegalTransition
 from console.domain.fold import fold, notes
+from console.domain.state import IncidentState
+from console.store.projection import incident_values, state_from_row
 from console.store.store import NotFound, Store
 from sync.oplog import ChainProblem, CorruptOpError, EquivocationError
 from sync.ops import Op
@@ -236,3 +240,43 @@ def test_rebuild_equals_the_incremental_projection_for_any_history(
         before = store.projection()
         assert store.rebuild() == len(histories) + 1
         assert store.projection() == before
+
+
+def _as_row(state: IncidentState, **override: Any) -> SimpleNamespace:
+    """The projection row of `state` as the store reads it back (JSON columns decoded)."""
+    values = {**incident_values(state), **override}
+    return SimpleNamespace(**json.loads(json.dumps(values, default=str)) | {
+        k: values[k] for k in ("created_at", "updated_at", "acknowledged_at", "resolved_at")})
+
+
+@settings(max_examples=200, deadline=None)
+@given(op_sets())
+def test_the_compact_fold_state_reads_back_as_the_fold(ops: list[Op]) -> None:
+    state = fold(ops)
+    assert state is not None
+    assert state_from_row(_as_row(state)) == state
+
+
+@settings(max_examples=50, deadline=None)
+@given(op_sets())
+def test_a_fold_state_stored_in_full_by_an_earlier_version_still_reads(ops: list[Op]) -> None:
+    state = fold(ops)
+    assert state is not None
+    full = {
+        "steps": [{"epoch": s.epoch, "loop": s.loop, "level": s.level,
+                   "attempts": [[a.op_id, a.site, a.actor, a.at, a.reason] for a in s.attempts]}
+                  for s in state.steps],
+        "acks": [list(a) for a in state.acks],
+        "heads": {name: [[h.op_id, h.value, h.site, h.actor] for h in heads]
+                  for name, heads in state.heads.items()},
+        "last": list(state.last),
+    }
+    assert state_from_row(_as_row(state, fold_state=full)) == state
+
+
+def test_a_fresh_incident_stores_its_trigger_heads_once(store: Store) -> None:
+    state = store.trigger("alice", title="disk", service="db", severity="sev3").state
+    extras = state.fold_extras()
+    assert set(extras) == {"last", "ref"}
+    store.act(state.key, "bob", commands.ack)
+    assert set(store.get(state.key).fold_extras()["heads"]) == {"assignee"}
