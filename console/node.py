@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -81,6 +82,12 @@ def bind(host: str, port: int) -> socket.socket:
             if exc.errno in (98, 48) else (exc.strerror or str(exc))
         raise BindError(f"cannot serve HTTP on {host}:{port}: {reason}; choose another with --port") \
             from None
+
+
+def webhook_secret(env: Mapping[str, str] = os.environ) -> bytes | None:
+    """SUNRELAY_WEBHOOK_SECRET signs webhooks; it comes from the environment only,
+    never the command line, where `ps` would show it."""
+    return env.get("SUNRELAY_WEBHOOK_SECRET", "").encode() or None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 
 import policies
-from console.node import BindError, Node, NodeOptions, PolicyHolder, bind
+from console.node import BindError, Node, NodeOptions, PolicyHolder, bind, webhook_secret
 from console.notify.channels import SmtpConfig
 from console.peers_cli import peers_path
 from console.policies_cli import default_policies_dir
@@ -74,9 +74,8 @@ def serve(
         store = Store.open(db, site_name=os.environ.get("SUNRELAY_SITE"))
     except StoreError as exc:
         _fail(str(exc))
-    secret = os.environ.get("SUNRELAY_WEBHOOK_SECRET", "").encode() or None
     options = NodeOptions(peers_path(peers_file), engine=engine, lease_seconds=lease_seconds,
-                          smtp=smtp_config, webhook_secret=secret, sync_every=sync_every,
+                          smtp=smtp_config, webhook_secret=webhook_secret(), sync_every=sync_every,
                           log_level=log_level)
     try:
         sock = bind(host, port)

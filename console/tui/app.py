@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 import policies
 from console.notify.bus import BUS, ConsoleNotice
@@ -198,6 +198,9 @@ class SunrelayApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_failure(self, event)
+        if event.worker.group == "node" and event.state is WorkerState.ERROR:  # e.g. a bad peers.toml
+            self.ctx.services = Services(http=f"not serving: {event.worker.error}")
+            self.services_changed.publish(None)
 
     # -- the Node: HTTP, sync and the engine -------------------------------------
 

@@ -196,3 +196,15 @@ async def test_a_page_for_me_from_the_console_channel_toasts_and_rings(
         await asyncio.to_thread(page, "budi", "JKT-3", "low")  # low urgency: a toast, no bell
         await until(pilot, lambda: any("JKT-3 escalated" in t for t in toasts(app)))
         assert rung == [True]
+
+
+async def test_a_bad_peers_file_is_a_message_not_a_crash(
+        tmp_path: Path, store: Store, policy_set: policies.PolicySet) -> None:
+    bad = tmp_path / "peers.toml"
+    bad.write_text("peers = 3\n")
+    app = make_app(store, policy_set, serve=ServeOptions(bad, port=0))
+    async with app.run_test(size=(160, 48), notifications=True) as pilot:
+        await until(pilot, lambda: any("must be an array" in t for t in toasts(app)))
+        await pilot.press("5")
+        await until(pilot, lambda: "not serving" in texts(app) and "must be an array" in texts(app))
+        assert "engine: not running" in header(app)

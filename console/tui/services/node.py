@@ -9,6 +9,7 @@ after the first frame, never when the console starts.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,14 +62,18 @@ class NodeRuntime:
         """Build the Node and bind its port (blocking). Returns why it cannot serve HTTP
         (the port is taken), in which case the engine and sync still run: the other
         console on this port's host probably shares the store. Raises
-        `sync.peers.PeersError` for a bad peers.toml."""
-        from console.node import BindError, Node, NodeOptions, bind
+        `sync.peers.PeersError` for a bad peers.toml, ValueError for a bad
+        SUNRELAY_SMTP (the mail relay, as for `sunrelay serve`)."""
+        from console.node import BindError, Node, NodeOptions, bind, webhook_secret
+        from console.notify.channels import SmtpConfig
         from console.peers_cli import peers_path
 
         o = self.options
+        smtp = os.environ.get("SUNRELAY_SMTP")
         self.node = Node(self.store, lambda: self.policy_set,
                          NodeOptions(peers_path(o.peers_file), engine=o.engine, lease_seconds=o.lease_seconds,
-                                     sync_every=o.sync_every),
+                                     smtp=SmtpConfig.from_url(smtp) if smtp else None,
+                                     webhook_secret=webhook_secret(), sync_every=o.sync_every),
                          background=[self._report], on_status=self.on_status)
         try:
             self.sock = bind(o.host, o.port)
