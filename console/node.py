@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 import policies
 from console.engine.cycle import Engine
 from console.engine.lease import elector_for
 from console.engine.metrics import standard
 from console.engine.runner import EngineRunner
+from console.handoff.runner import HandoffRunner
 from console.ingest.app import Background, create_app
 from console.ingest.commit import GroupCommitter
 from console.ingest.service import IngestService
@@ -45,6 +48,7 @@ from console.store.store import Store
 from sync.service import PeerStatus
 
 log = logging.getLogger("sunrelay.node")
+HANDOFF_EVERY_S = 5.0
 
 
 class PolicyHolder:
@@ -99,6 +103,8 @@ class NodeOptions:
     webhook_secret: bytes | None = None
     sync_every: float = 10.0
     log_level: str = "info"
+    # Follow-the-sun regions this console drafts handoffs and escalates them for (None: all).
+    regions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +147,8 @@ class Node:
                 elector_for(store.engine, timedelta(seconds=options.lease_seconds)),
                 renew_every=max(0.2, options.lease_seconds / 3))
             jobs.append(self.runner.run)
+            jobs.append(functools.partial(
+                self._handoffs, HandoffRunner(store, policy_set, regions=options.regions)))
             if options.webhook_secret is None:
                 log.warning("SUNRELAY_WEBHOOK_SECRET is not set: webhook notifications will fail, unsigned")
         every = options.sync_every
@@ -156,6 +164,17 @@ class Node:
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._halt = False
+
+    async def _handoffs(self, handoffs: HandoffRunner) -> None:
+        """Handoff drafts, automatic sends and escalations, done by whichever process
+        holds the engine lease, so the consoles sharing a store do it once."""
+        while True:
+            if self.runner is not None and self.runner.role == "leader":
+                try:
+                    await asyncio.to_thread(handoffs.tick, datetime.now(UTC))
+                except SQLAlchemyError as exc:
+                    log.error("handoff runner failed: %s", exc)
+            await asyncio.sleep(HANDOFF_EVERY_S)
 
     def wake_engine(self) -> None:
         if self.runner is not None:

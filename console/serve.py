@@ -53,6 +53,9 @@ def serve(
     sync_every: Annotated[float, typer.Option(
         help="Seconds between sync rounds with each peer (jittered ±50%); pokes and local "
              "ops start one at once")] = 10.0,
+    region: Annotated[list[str] | None, typer.Option(
+        help="Follow-the-sun region this console drafts and escalates handoffs for; repeat "
+             "for more [default: every region]")] = None,
 ) -> None:
     """Headless console: alert ingest over HTTP, the escalation engine, notifications."""
     # The event loop (HTTP) and the group-commit writer share the GIL; Python's default
@@ -76,7 +79,7 @@ def serve(
         _fail(str(exc))
     options = NodeOptions(peers_path(peers_file), engine=engine, lease_seconds=lease_seconds,
                           smtp=smtp_config, webhook_secret=webhook_secret(), sync_every=sync_every,
-                          log_level=log_level)
+                          log_level=log_level, regions=tuple(region or ()) or None)
     try:
         sock = bind(host, port)
         node = Node(store, holder, options, background=[holder.watch])

@@ -90,12 +90,16 @@ def console(
     peers_file: Annotated[Path | None, typer.Option(
         "--peers", envvar="SUNRELAY_PEERS",
         help="peers.toml: the consoles to sync with [default: next to the store]")] = None,
+    region: Annotated[list[str] | None, typer.Option(
+        help="Follow-the-sun region whose handoffs this console drafts and escalates; repeat "
+             "for more [default: every region]")] = None,
 ) -> None:
     """The full-screen console (what `sunrelay` with no command opens): a full peer
     that serves ingest and sync over HTTP and runs the engine when it wins the election."""
     from console.tui.services.node import ServeOptions
 
-    options = ServeOptions(peers_file, host=host, port=port, engine=engine) if serve else None
+    options = (ServeOptions(peers_file, host=host, port=port, engine=engine,
+                            regions=tuple(region or ()) or None) if serve else None)
     run_console(db, as_ or getpass.getuser(), policies_dir, no_mouse=no_mouse,
                 low_color=low_color, compact=compact, readonly=readonly, keys=keys, serve=options)
 
@@ -147,7 +151,7 @@ def demo(
             simulator.start()
         run_console(url, actor, sample.EXAMPLES, no_mouse=no_mouse, low_color=low_color,
                     compact=compact, readonly=False, keys=keys, site_name=sample.SITE,
-                    serve=ServeOptions(peers_file, port=port, sync_every=5.0))
+                    serve=ServeOptions(peers_file, port=port, sync_every=5.0, regions=("jakarta",)))
     finally:
         if simulator is not None:
             simulator.stop.set()

@@ -38,6 +38,7 @@ class ServeOptions:
     engine: bool = True
     sync_every: float = 10.0
     lease_seconds: float = 15.0
+    regions: tuple[str, ...] | None = None  # None: handoffs of every region
 
 
 class NodeRuntime:
@@ -73,7 +74,8 @@ class NodeRuntime:
         self.node = Node(self.store, lambda: self.policy_set,
                          NodeOptions(peers_path(o.peers_file), engine=o.engine, lease_seconds=o.lease_seconds,
                                      smtp=SmtpConfig.from_url(smtp) if smtp else None,
-                                     webhook_secret=webhook_secret(), sync_every=o.sync_every),
+                                     webhook_secret=webhook_secret(), sync_every=o.sync_every,
+                                     regions=o.regions),
                          background=[self._report], on_status=self.on_status)
         try:
             self.sock = bind(o.host, o.port)
