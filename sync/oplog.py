@@ -34,12 +34,12 @@ class _Plan:
         self.sql = compiled.string
         assert "POSTCOMPILE" not in self.sql, "expanding parameters need Connection.execute"
         self.defaults = {k: v for k, v in compiled.params.items() if v is not None}
-        self.names = list(compiled.positiontup or ()) if dialect.positional else None
-        self.binds: list[tuple[str, Callable[[Any], Any]]] = []
-        for name in compiled.params:
-            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                self.binds.append((name, process))
+        self.positional = dialect.positional
+        names = (compiled.positiontup or ()) if self.positional else list(compiled.params)
+        self.names = list(names)
+        self.binds: list[tuple[str, Callable[[Any], Any] | None]] = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in names]
         columns: list[ColumnElement[Any]] = list(getattr(statement, "selected_columns", ()))
         self.row: Any = namedtuple("Row", [str(c.key) for c in columns], rename=True)  # type: ignore[misc]
         self.columns: list[tuple[int, Callable[[Any], Any]]] = []
@@ -49,10 +49,10 @@ class _Plan:
                 self.columns.append((n, process))
 
     def params(self, given: Mapping[str, Any]) -> Any:
-        values = {**self.defaults, **given}
-        for name, process in self.binds:
-            values[name] = process(values.get(name))
-        return values if self.names is None else tuple(values[n] for n in self.names)
+        """The driver's parameters; a missing value raises `KeyError`."""
+        merged = {**self.defaults, **given} if self.defaults else given
+        values = [merged[n] if p is None else p(merged[n]) for n, p in self.binds]
+        return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
 
     def row_of(self, raw: Sequence[Any]) -> Any:
         values = list(raw)
