@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from console.domain.vocabulary import STATUS_AT_LEVEL, Status
@@ -98,6 +98,14 @@ class IncidentState:
         """The op ids a new write of these fields supersedes."""
         return [h.op_id for name in names for h in self.heads.get(name, [])]
 
+    def copy(self) -> IncidentState:
+        """A copy that `fold.apply` may change without changing this one."""
+        return replace(
+            self, labels=dict(self.labels), acks=list(self.acks),
+            steps=[Step(s.epoch, s.loop, s.level, list(s.attempts)) for s in self.steps],
+            heads={name: list(heads) for name, heads in self.heads.items()},
+        )
+
     def fold_extras(self) -> dict[str, Any]:
         """The fold's bookkeeping that has no column of its own, compactly.
 
@@ -127,8 +135,11 @@ class IncidentState:
         return extras
 
     def _is_ref(self, name: str, heads: list[Head], ref: Head) -> bool:
-        return (name in SINGLE_VALUED and len(heads) == 1
-                and heads[0] == Head(ref.op_id, getattr(self, name), ref.site, ref.actor))
+        if len(heads) != 1 or name not in SINGLE_VALUED:
+            return False
+        head = heads[0]
+        return (head.op_id == ref.op_id and head.value == getattr(self, name)
+                and head.site == ref.site and head.actor == ref.actor)
 
     def load_extras(self, extras: dict[str, Any]) -> None:
         """The inverse of `fold_extras`, over the columns already loaded."""

@@ -190,7 +190,7 @@ class Engine:
                 next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
                                                 now, report, outbox)
             insert(w.conn, outbox, now)
-            queries.set_next_due(w.conn, next_due)
+            w.set_next_due(next_due)
             report.looked += len(rows)
         return len(rows) == self.batch
 

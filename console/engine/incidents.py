@@ -12,7 +12,6 @@ from datetime import datetime
 from console.domain import commands
 from console.domain.commands import MAX_NOTE, Change
 from console.domain.vocabulary import Kind
-from console.engine.queries import mark_due
 from console.notify.dispatcher import recorded
 from console.store.store import Triggered, Writes
 from policies import Alert, RouteDecision
@@ -42,5 +41,5 @@ def open_or_repeat(
         extra.append(commands.note(state, details[:MAX_NOTE]))
     if extra:
         w.act(state.id, actor, recorded(extra))
-    mark_due(w.conn, [state.id], now)
+    w.set_next_due({state.id: now})
     return triggered

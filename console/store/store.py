@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, or_, select
@@ -42,6 +43,7 @@ _OPEN_BY_DEDUP = Prepared(
 _LAST_NUMBER = Prepared(select(func.coalesce(func.max(INCIDENTS.c.key_number), 0)).where(
     INCIDENTS.c.origin_site == bindparam("b_site")))
 _BY_IDS = select(INCIDENTS).where(INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
+_SET_DUE = Prepared(INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), ("next_due_at",))
 _CHUNK = 500
 _LIST_COLUMNS = [column for column in INCIDENTS.c if column.name != "fold_state"]
 # A row of `Store.incidents`: every `Incident` column as an attribute but `fold_state`.
@@ -76,17 +78,43 @@ def check_site_name(name: str) -> str:
     return upper
 
 
+@dataclass(slots=True)
+class _Written:
+    """An incident written in this transaction whose projection is not yet issued."""
+
+    state: IncidentState
+    before: Mapping[str, Any] | None  # its row as read (None: opened in this transaction)
+    ops: list[Op]
+
+
 class Writes:
     """The writes of one transaction (`Store.writing`).
 
     A refused action (`IllegalTransition`, `NotFound`, `VocabularyError`) raises
     before anything is written, so a caller batching many requests may catch it
     and carry on with the rest of the batch.
+
+    The projection's writes are gathered and issued together when the
+    transaction ends (or `conn` is used): many acts on many incidents then cost a
+    few executemany statements, and an incident acted on again is taken from
+    memory instead of read back. `conn` issues what is gathered first, so a
+    caller's own statements always see every write made so far.
     """
 
     def __init__(self, store: Store, conn: Connection) -> None:
         self.store = store
-        self.conn = conn
+        self._conn = conn
+        self._written: dict[str, _Written] = {}
+        self._keys: dict[str, str] = {}  # key -> id of the incidents in `_written`
+        self._dedup_keys: set[str] = set()  # their dedup keys: the table may be stale on them
+        self._numbers = 0  # the highest key number opened here and not yet issued
+        self._due: dict[str, datetime | None] = {}
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection, with every write made so far issued."""
+        self._flush()
+        return self._conn
 
     def trigger(
         self, actor: str, *, title: str, service: str, severity: str,
@@ -95,14 +123,17 @@ class Writes:
     ) -> Triggered:
         """Open an incident, or retrigger the open one that has this dedup key."""
         if dedup_key:
-            rows = _OPEN_BY_DEDUP.rows(self.conn, {"b_dedup": dedup_key})
+            if dedup_key in self._dedup_keys:
+                self._flush()
+            rows = _OPEN_BY_DEDUP.rows(self._conn, {"b_dedup": dedup_key})
             if rows:
                 state = state_from_row(rows[0])
                 change = commands.retrigger(state, title)
                 return Triggered(self._record(actor, state.id, [change], state, rows[0]._asdict()),
                                  False)
         site = self.store.site
-        number = 1 + int(_LAST_NUMBER.rows(self.conn, {"b_site": site.site})[0][0])
+        held = int(_LAST_NUMBER.rows(self._conn, {"b_site": site.site})[0][0])
+        number = self._numbers = 1 + max(held, self._numbers)
         change = commands.trigger(
             key=f"{site.name}-{number}", key_number=number, title=title, service=service,
             severity=severity, priority=priority, team=team, policy=policy,
@@ -114,25 +145,54 @@ class Writes:
         self, key: str, actor: str, decide: Callable[[IncidentState], Change | Sequence[Change]],
     ) -> IncidentState:
         """Decide on the incident as it stands now, and record the decision."""
-        row = self.store._row(self.conn, key)
-        state = state_from_row(row)
+        wanted = key.strip()
+        written = self._written.get(self._keys.get(wanted.upper(), wanted.lower()))
+        if written is not None:
+            state, before = written.state.copy(), written.before
+        else:
+            row = self.store._row(self._conn, key)
+            state, before = state_from_row(row), row._asdict()
         decided = decide(state)
         changes = [decided] if isinstance(decided, Change) else list(decided)
-        return self._record(actor, state.id, changes, state, row._asdict())
+        return self._record(actor, state.id, changes, state, before)
+
+    def set_next_due(self, due: Mapping[str, datetime | None]) -> None:
+        """Set the engine's `next_due_at` of these incidents, with the other writes."""
+        self._due.update(due)
 
     def _record(self, actor: str, entity: str, changes: Sequence[Change],
-                state: IncidentState | None, before: Mapping[Any, Any] | None) -> IncidentState:
+                state: IncidentState | None, before: Mapping[str, Any] | None) -> IncidentState:
         ops = self.store.log.append_many(
-            self.conn, [Draft(actor, entity, c.kind.value, c.payload) for c in changes]
+            self._conn, [Draft(actor, entity, c.kind.value, c.payload) for c in changes]
         )
         # Local ops sort after everything this store holds, so they fold incrementally.
         for op in ops:
             state = apply(state, op)
         assert state is not None  # the first local op of an incident is its trigger
-        writer = ProjectionWriter(self.conn)
-        writer.put(state, before, ops)
-        writer.flush()
+        written = self._written.get(entity)
+        if written is None:
+            self._written[entity] = _Written(state, before, ops)
+        else:
+            written.state = state
+            written.ops += ops
+        self._keys[state.key] = entity
+        if state.dedup_key:
+            self._dedup_keys.add(state.dedup_key)
         return state
+
+    def _flush(self) -> None:
+        if self._written:
+            writer = ProjectionWriter(self._conn)
+            for written in self._written.values():
+                writer.put(written.state, written.before, written.ops)
+            writer.flush()
+            self._written.clear()
+            self._keys.clear()
+            self._dedup_keys.clear()
+            self._numbers = 0
+        if self._due:
+            _SET_DUE.run(self._conn, [{"b_id": i, "next_due_at": at} for i, at in self._due.items()])
+            self._due.clear()
 
 
 class Store:
@@ -190,7 +250,9 @@ class Store:
     def writing(self) -> Iterator[Writes]:
         """One transaction for many writes: group commit for concurrent requests."""
         with self.engine.begin() as conn:
-            yield Writes(self, conn)
+            writes = Writes(self, conn)
+            yield writes
+            writes._flush()
 
     def trigger(
         self, actor: str, *, title: str, service: str, severity: str,
