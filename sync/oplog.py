@@ -240,28 +240,31 @@ class OpLog:
         return self.append_many(conn, [draft])[0]
 
     def append_many(self, conn: Connection, drafts: Sequence[Draft]) -> list[Op]:
-        """Record local ops, chained to this site's head.
+        """Record local ops, chained to this site's head (see `Chain`)."""
+        chain = Chain(self, conn)
+        ops = chain.append(drafts)
+        chain.write()
+        return ops
+
+    def _lock(self, conn: Connection, drafts: Sequence[Draft]) -> list[Op]:
+        """Stamp `drafts` on this site's head and move the head to the last of them.
 
         The head is advanced with a conditional update from where this process
         last left it, which also takes its row lock (PostgreSQL) so concurrent
         writers serialise; if the head moved meanwhile, it is read under lock and
         the ops are stamped again above what the other writer issued.
         """
-        if not drafts:
-            return []
         head = self._head
         if head is not None:
             ops = self._stamp(head, drafts)
             if _CLAIM_HEAD.run(conn, self._claim(ops, head)) == 1:
-                return self._insert(conn, ops)
+                return ops
         row = _HEAD_FOR_UPDATE.rows(conn, {"b_site": self.site})[0]
         if row.hlc:
             self.clock.observe(HLC.decode(row.hlc))
         ops = self._stamp((row.seq, row.hash), drafts)
-        last = ops[-1]
-        _UPDATE_HEAD.run(conn, {"b_site": self.site, "seq": last.seq, "hash": last.hash,
-                                "hlc": last.hlc})
-        return self._insert(conn, ops)
+        _UPDATE_HEAD.run(conn, _new_head(self.site, ops[-1]))
+        return ops
 
     def _stamp(self, head: tuple[int, str], drafts: Sequence[Draft]) -> list[Op]:
         seq, prev = head
@@ -279,14 +282,7 @@ class OpLog:
         return ops
 
     def _claim(self, ops: list[Op], head: tuple[int, str]) -> dict[str, Any]:
-        last = ops[-1]
-        return {"b_site": self.site, "b_seq": head[0], "b_hash": head[1],
-                "seq": last.seq, "hash": last.hash, "hlc": last.hlc}
-
-    def _insert(self, conn: Connection, ops: list[Op]) -> list[Op]:
-        _INSERT_OP.run(conn, [_row_values(op) for op in ops])
-        self._head = (ops[-1].seq, ops[-1].hash)
-        return ops
+        return {**_new_head(self.site, ops[-1]), "b_seq": head[0], "b_hash": head[1]}
 
     def receive(self, conn: Connection, ops: Sequence[Op]) -> list[Op]:
         """Store ops made elsewhere; returns the ones that were new, in the order given.
@@ -347,6 +343,49 @@ class OpLog:
             seq, digest, hlc = row.seq, row.hash, row.hlc
         if seq != start:
             _UPDATE_HEAD.run(conn, {"b_site": site, "seq": seq, "hash": digest, "hlc": hlc})
+
+
+def _new_head(site: str, tip: Op) -> dict[str, Any]:
+    return {"b_site": site, "seq": tip.seq, "hash": tip.hash, "hlc": tip.hlc}
+
+
+class Chain:
+    """This site's ops of one transaction: stamped as they are appended, written by `write`.
+
+    The first append locks the head (`OpLog._lock`), so the transaction's later
+    ops chain on in memory; `write` inserts what is pending in one statement and
+    moves the head once. A transaction has one chain, its only local writer.
+    """
+
+    def __init__(self, log: OpLog, conn: Connection) -> None:
+        self.log = log
+        self.conn = conn
+        self._tip: Op | None = None  # the last op stamped in this transaction
+        self._held: tuple[int, str] | None = None  # the head as its row now holds it
+        self._pending: list[Op] = []
+
+    def append(self, drafts: Sequence[Draft]) -> list[Op]:
+        if not drafts:
+            return []
+        if self._tip is None:
+            ops = self.log._lock(self.conn, drafts)
+            self._held = (ops[-1].seq, ops[-1].hash)
+        else:
+            ops = self.log._stamp((self._tip.seq, self._tip.hash), drafts)
+        self._tip = ops[-1]
+        self._pending += ops
+        return ops
+
+    def write(self) -> None:
+        tip = self._tip
+        if not self._pending or tip is None:
+            return
+        _INSERT_OP.run(self.conn, [_row_values(op) for op in self._pending])
+        self._pending = []
+        if (tip.seq, tip.hash) != self._held:
+            _UPDATE_HEAD.run(self.conn, _new_head(self.log.site, tip))
+            self._held = (tip.seq, tip.hash)
+        self.log._head = self._held
 
 
 _ENTITY_OPS = (

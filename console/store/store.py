@@ -24,7 +24,7 @@ from console.store.projector import ProjectionWriter
 from console.store.tables import Incident, IncidentNote
 from sync import oplog
 from sync.hlc import Clock, wall_clock_ms
-from sync.oplog import ChainProblem, Draft, OpLog, Prepared
+from sync.oplog import Chain, ChainProblem, Draft, OpLog, Prepared
 from sync.ops import Op
 from sync.tables import LocalSite
 
@@ -94,16 +94,17 @@ class Writes:
     before anything is written, so a caller batching many requests may catch it
     and carry on with the rest of the batch.
 
-    The projection's writes are gathered and issued together when the
-    transaction ends (or `conn` is used): many acts on many incidents then cost a
-    few executemany statements, and an incident acted on again is taken from
-    memory instead of read back. `conn` issues what is gathered first, so a
+    The ops and the projection's writes are gathered and issued together when
+    the transaction ends (or `conn` is used): many acts on many incidents then
+    cost a few executemany statements, and an incident acted on again is taken
+    from memory instead of read back. `conn` issues what is gathered first, so a
     caller's own statements always see every write made so far.
     """
 
     def __init__(self, store: Store, conn: Connection) -> None:
         self.store = store
         self._conn = conn
+        self._chain = Chain(store.log, conn)
         self._written: dict[str, _Written] = {}
         self._keys: dict[str, str] = {}  # key -> id of the incidents in `_written`
         self._dedup_keys: set[str] = set()  # their dedup keys: the table may be stale on them
@@ -162,9 +163,7 @@ class Writes:
 
     def _record(self, actor: str, entity: str, changes: Sequence[Change],
                 state: IncidentState | None, before: Mapping[str, Any] | None) -> IncidentState:
-        ops = self.store.log.append_many(
-            self._conn, [Draft(actor, entity, c.kind.value, c.payload) for c in changes]
-        )
+        ops = self._chain.append([Draft(actor, entity, c.kind.value, c.payload) for c in changes])
         # Local ops sort after everything this store holds, so they fold incrementally.
         for op in ops:
             state = apply(state, op)
@@ -181,6 +180,7 @@ class Writes:
         return state
 
     def _flush(self) -> None:
+        self._chain.write()
         if self._written:
             writer = ProjectionWriter(self._conn)
             for written in self._written.values():
