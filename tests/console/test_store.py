@@ -201,6 +201,52 @@ def test_two_processes_on_one_sqlite_store_serialise_their_writes(tmp_path: Path
         assert keys == {f"JKT-{n}" for n in range(1, 121)}
 
 
+def test_writers_that_take_turns_on_one_store_chain_after_each_other(db_url: str) -> None:
+    """Each process remembers where it left its site's head; another writer (or a
+    rolled-back transaction) moving it meanwhile must make it read the head again."""
+    with Store.open(db_url, site_name="JKT") as first, Store.open(db_url) as second:
+        key = first.trigger("ann", title="x", service="svc", severity="sev2").state.key
+        for n in range(3):
+            first.act(key, "ann", lambda s, n=n: commands.note(s, f"ann {n}"))
+            second.act(key, "ben", lambda s, n=n: commands.note(s, f"ben {n}"))
+        with pytest.raises(RuntimeError), first.writing() as writes:
+            writes.act(key, "ann", lambda s: commands.note(s, "rolled back"))
+            raise RuntimeError("abort the transaction")
+        first.act(key, "ann", commands.ack)
+        second.act(key, "ben", lambda s: commands.note(s, "after the rollback"))
+        assert first.verify() == []
+        assert first.count_ops() == 9
+        ops = first.timeline(first.find(key).id)
+        assert sorted(op.seq for op in ops) == list(range(1, 10))
+        assert [op.hlc for op in sorted(ops, key=lambda o: o.seq)] == sorted(op.hlc for op in ops)
+        assert "rolled back" not in [n.text for n in first.notes(first.find(key).id)]
+
+
+def test_many_acts_in_one_transaction_read_their_own_writes(store: Store) -> None:
+    """Writes gathers the projection until the transaction ends or `conn` is used."""
+    with store.writing() as writes:
+        opened = writes.trigger("ingest", title="a", service="api", severity="sev2", dedup_key="k")
+        writes.act(opened.state.key, "alice", lambda s: commands.note(s, "first"))
+        acked = writes.act(opened.state.id, "alice", commands.ack)
+        assert opened.state.status.value == "triggered"  # a returned state never changes
+        again = writes.trigger("ingest", title="a", service="api", severity="sev2", dedup_key="k")
+        assert not again.created and again.state.alert_count == 2
+        writes.act(opened.state.key, "alice", commands.resolve)
+        reopened = writes.trigger("ingest", title="a", service="api", severity="sev2", dedup_key="k")
+        assert reopened.created and reopened.state.key == "JKT-2"
+        status = writes.conn.execute(text("SELECT status FROM incident WHERE key = 'JKT-1'")).scalar()
+        assert status == "resolved"
+        with pytest.raises(IllegalTransition):
+            writes.act("JKT-1", "bob", commands.ack)
+    assert acked.acknowledged_by == "alice"
+    assert [(i.key, i.status) for i in store.incidents(status="all")] == [
+        ("JKT-2", "triggered"), ("JKT-1", "resolved")]
+    assert store.count_ops() == 6 and store.verify() == []
+    before = store.projection()
+    store.rebuild()
+    assert store.projection() == before
+
+
 _shared: dict[str, Store] = {}
 
 
