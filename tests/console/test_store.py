@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from console.domain import commands
 from console.domain.commands import IllegalTransition
@@ -19,7 +20,7 @@ from console.domain.fold import fold, notes
 from console.domain.state import IncidentState
 from console.store.projection import incident_values, state_from_row
 from console.store.store import NotFound, Store
-from sync.oplog import ChainProblem, CorruptOpError, EquivocationError
+from sync.oplog import HEADS, ChainProblem, CorruptOpError, EquivocationError, Prepared
 from sync.ops import Op
 from tests.console.opfactory import OpFactory
 from tests.console.test_fold import T0, op_sets
@@ -245,6 +246,13 @@ def test_many_acts_in_one_transaction_read_their_own_writes(store: Store) -> Non
     before = store.projection()
     store.rebuild()
     assert store.projection() == before
+
+
+def test_a_driver_error_on_the_prepared_path_is_raised_as_sqlalchemys(store: Store) -> None:
+    """Callers (ingest, the engine runner) catch SQLAlchemy's errors, not the driver's."""
+    twin = {"site": store.site.site, "seq": 0, "hash": "0" * 64, "hlc": ""}
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        Prepared(HEADS.insert()).run(conn, twin)
 
 
 _shared: dict[str, Store] = {}
