@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,13 +138,33 @@ class PeerClient:
 
 async def pull_all(client: PeerClient, replica: Replica, *, limit: int = BATCH_OPS) -> list[Outcome]:
     """Pull until the peer has nothing more for us; each batch commits on its own,
-    so an interruption only repeats the batch in flight."""
+    so an interruption only repeats the batch in flight.
+
+    While a batch is applied, the next is already being fetched: the peer sends
+    each site's ops contiguously past our vector, so the vector after a batch is
+    known before it is applied. Anything held back ends the pipelining, and the
+    next round asks again from the vector actually committed."""
     outcomes: list[Outcome] = []
-    while True:
-        vector = await asyncio.to_thread(replica.vector)
-        batch = await client.pull(vector, limit=limit)
-        applied = await asyncio.to_thread(replica.apply, batch.ops) if batch.ops else []
+    vector = await asyncio.to_thread(replica.vector)
+    batch = await client.pull(vector, limit=limit)
+    while batch.ops:
+        ahead = dict(vector)
+        for op in batch.ops:
+            ahead[op.site] = max(ahead.get(op.site, 0), op.seq)
+        fetching = asyncio.create_task(client.pull(ahead, limit=limit)) if batch.more else None
+        try:
+            applied = await asyncio.to_thread(replica.apply, batch.ops)
+        except BaseException:
+            if fetching is not None:
+                fetching.cancel()
+            raise
         outcomes += applied
-        progressed = any(o.status == "accepted" for o in applied)
-        if not batch.more or not progressed:
+        if fetching is None or any(o.status == "held" for o in applied) \
+                or not any(o.status == "accepted" for o in applied):
+            if fetching is not None:
+                fetching.cancel()
+                with contextlib.suppress(asyncio.CancelledError, PeerUnavailable, PeerRefused):
+                    await fetching
             return outcomes
+        vector, batch = ahead, await fetching
+    return outcomes

@@ -88,15 +88,14 @@ class SyncService:
         return sum(1 for o in taken if o.status == "accepted")
 
     async def _push_missing(self, client: PeerClient, theirs: dict[str, int]) -> None:
-        while True:
-            ops, more = await asyncio.to_thread(self.replica.ops_after, theirs, BATCH_OPS, BATCH_BYTES)
-            if not ops:
-                return
-            answer = await client.push(ops)
-            advanced = dict(answer.get("vector", {}))
-            if not more or advanced == theirs:
-                return
-            theirs = advanced
+        """Push what the peer lacks when it fits one batch: that is the fresh op the
+        peer should see now. A peer further behind is poked to pull instead, so one
+        backlog is not carried both ways at once."""
+        ops, more = await asyncio.to_thread(self.replica.ops_after, theirs, BATCH_OPS, BATCH_BYTES)
+        if more:
+            await client.poke()
+        elif ops:
+            await client.push(ops)
 
     def _update(self, name: str, **changes: object) -> None:
         before = self.status[name]
