@@ -27,6 +27,7 @@ import policies
 from console.engine.cycle import Engine
 from console.engine.lease import elector_for
 from console.engine.metrics import standard
+from console.engine.ownership import Ownership
 from console.engine.runner import EngineRunner
 from console.handoff.runner import HandoffRunner
 from console.ingest.app import Background, create_app
@@ -137,13 +138,23 @@ class Node:
         self.client = httpx.AsyncClient(timeout=10)
         self.runner: EngineRunner | None = None
         jobs: list[Background] = list(background)
+        every = options.sync_every
+        self.replication = Replication(store, options.peers_file, lambda: policy_set().digest,
+                                       on_new_ops=self.wake_engine, on_status=on_status,
+                                       interval=(every * 0.5, every * 1.5))
+        jobs.append(self.replication.service.run)
+        # With peers, each incident's timers run on the console that created it while
+        # that console is heard from; without, this console runs them all.
+        ownership = (Ownership(store.site.site, self.replication.last_heard)
+                     if self.replication.clients else None)
         if options.engine:
             channels: dict[str, Channel] = {
                 "webhook": WebhookChannel(self.client, options.webhook_secret),
                 "slack": SlackChannel(self.client), "email": EmailChannel(options.smtp),
                 "command": CommandChannel(), "console": ConsoleChannel(bus)}
             self.runner = EngineRunner(
-                Engine(store, policy_set, metrics=metrics), Dispatcher(store, channels, metrics=metrics),
+                Engine(store, policy_set, metrics=metrics, ownership=ownership),
+                Dispatcher(store, channels, metrics=metrics),
                 elector_for(store.engine, timedelta(seconds=options.lease_seconds)),
                 renew_every=max(0.2, options.lease_seconds / 3))
             jobs.append(self.runner.run)
@@ -151,11 +162,6 @@ class Node:
                 self._handoffs, HandoffRunner(store, policy_set, regions=options.regions)))
             if options.webhook_secret is None:
                 log.warning("SUNRELAY_WEBHOOK_SECRET is not set: webhook notifications will fail, unsigned")
-        every = options.sync_every
-        self.replication = Replication(store, options.peers_file, lambda: policy_set().digest,
-                                       on_new_ops=self.wake_engine, on_status=on_status,
-                                       interval=(every * 0.5, every * 1.5))
-        jobs.append(self.replication.service.run)
         committer = GroupCommitter(store, after_commit=self.changed)
         self.app = create_app(IngestService(store, policy_set, committer, metrics=metrics),
                               health=self.runner.health if self.runner else None, background=jobs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,11 @@ class ObservedClient(PeerClient):
 
     policy_digest: str | None = None
     vector: dict[str, int] | None = None
+    peer_site: str | None = None
 
     async def info(self) -> dict[str, Any]:
         answer = await super().info()
+        self.peer_site = answer.get("site")
         self.policy_digest = answer.get("policy_digest")
         self.vector = dict(answer.get("vector", {}))
         return answer
@@ -82,6 +85,14 @@ class Replication:
             PeerView(self.service.status[name], self.urls[name], client.policy_digest,
                      None if client.vector is None else max(0, local_seq - client.vector.get(site, 0)))
             for name, client in sorted(self.clients.items()))
+
+    def last_heard(self, site: str) -> datetime | None:
+        """When a sync round with that console last succeeded (None: not a peer, or not
+        yet): the engine holds back from the incidents it owns while this is recent."""
+        times = [self.service.status[name].last_ok for name, client in self.clients.items()
+                 if client.peer_site == site]
+        latest = max((t for t in times if t is not None), default=None)
+        return None if latest is None else datetime.fromtimestamp(latest, UTC)
 
     async def aclose(self) -> None:
         for client in self.clients.values():

@@ -41,6 +41,7 @@ from console.engine import queries
 from console.engine.adapter import Adapted, adapt, to_ms
 from console.engine.incidents import open_or_repeat
 from console.engine.metrics import Metrics
+from console.engine.ownership import Ownership
 from console.notify.dispatcher import DISPATCH_ACTOR, recorded
 from console.notify.outbox import Notification, insert, message
 from console.store.store import Store, Writes
@@ -89,9 +90,12 @@ class Engine:
     def __init__(
         self, store: Store, policy_set: Callable[[], PolicySet], *, batch: int = 500,
         overrides: Callable[[], Sequence[ShiftOverride]] = lambda: (),
-        metrics: Metrics | None = None,
+        metrics: Metrics | None = None, ownership: Ownership | None = None,
     ) -> None:
+        """`ownership`: with peers, who runs which incident's timers (None: this
+        console runs them all, as a console without peers must)."""
         self.store = store
+        self.ownership = ownership
         self.policy_set = policy_set
         self.batch = batch
         self.overrides = overrides
@@ -184,11 +188,12 @@ class Engine:
             if report.looked == 0:
                 report.lag = max(timedelta(0), now - rows[0].next_due_at)
             histories = oplog.ops_for_entities(w.conn, [r.id for r in rows])
+            sites = list(queries.vector(w.conn)) if self.ownership is not None else []
             next_due: dict[str, datetime | None] = {}
             outbox: list[tuple[str, int, Notification]] = []
             for row in rows:
                 next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
-                                                now, report, outbox)
+                                                now, report, outbox, sites)
             insert(w.conn, outbox, now)
             w.set_next_due(next_due)
             report.looked += len(rows)
@@ -196,7 +201,7 @@ class Engine:
 
     def _handle(self, w: Writes, incident_id: str, ops: list[Op], ps: PolicySet,
                 overrides: Sequence[ShiftOverride], now: datetime, report: TickReport,
-                outbox: list[tuple[str, int, Notification]]) -> datetime | None:
+                outbox: list[tuple[str, int, Notification]], sites: Sequence[str]) -> datetime | None:
         for _ in range(4):  # a new epoch (stale ack, urgency raised) is asked again at once
             adapted = adapt(ops, _pause_stages(ps, ops))
             if adapted is None:
@@ -204,6 +209,11 @@ class Engine:
             result = due(adapted.view, ps, now, overrides)
             if not result.actions:
                 return result.next_due_at
+            if self.ownership is not None:
+                hold = self.ownership.hold_until(adapted.state.origin_site, incident_id,
+                                                 min(a.at for a in result.actions), now, sites)
+                if hold is not None:  # the owner should act; look again when it may not have
+                    return hold
             changes, notifications = _record(adapted, result.actions, ps, now)
             w.act(incident_id, ENGINE_ACTOR, recorded(changes))
             outbox += [(incident_id, adapted.state.epoch, n) for n in notifications]
