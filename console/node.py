@@ -106,6 +106,9 @@ class NodeOptions:
     log_level: str = "info"
     # Follow-the-sun regions this console drafts handoffs and escalates them for (None: all).
     regions: tuple[str, ...] | None = None
+    # Serve HTTPS with this certificate and key (PEM), for links that leave a trusted network.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,7 @@ class Node:
         `embedded`: uvicorn neither takes the signals nor configures logging."""
         if sock is not None:
             config = uvicorn.Config(self.app, log_level=self.options.log_level.lower(), access_log=False,
+                                    ssl_certfile=self.options.tls_cert, ssl_keyfile=self.options.tls_key,
                                     log_config=None if embedded else uvicorn.config.LOGGING_CONFIG)
             self._server = (_Embedded if embedded else uvicorn.Server)(config)
         self._stop = asyncio.Event()

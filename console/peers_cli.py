@@ -59,6 +59,8 @@ def add(
     key_id: Annotated[str, typer.Option("--key-id", help="Id of the secret shared with it")],
     secret_file: Annotated[str | None, typer.Option(help="File holding the secret")] = None,
     secret_env: Annotated[str | None, typer.Option(help="Environment variable holding it")] = None,
+    ca_file: Annotated[str | None, typer.Option(
+        help="CA bundle that signed the peer's certificate (https URLs)")] = None,
     peers_file: PeersOpt = None,
 ) -> None:
     """Add a peer; its secret stays in a file or an environment variable."""
@@ -66,7 +68,7 @@ def add(
     entries = _load(path)
     if any(p.name == name.upper() for p in entries):
         fail(f"peer {name.upper()} is already in {path}; remove it first")
-    entry = peers.PeerEntry(name.upper(), url, key_id, secret_file, secret_env)
+    entry = peers.PeerEntry(name.upper(), url, key_id, secret_file, secret_env, ca_file)
     candidate = [*entries, entry]
     try:
         peers.parse(peers.rows(candidate), str(path))  # what a running console will check
@@ -110,7 +112,7 @@ async def _test_all(entries: list[peers.PeerEntry], site: str, ours: dict[str, i
     failed = 0
     for entry in entries:
         try:
-            client = PeerClient(entry.url, entry.key(), site)
+            client = PeerClient(entry.url, entry.key(), site, verify=entry.verify())
         except peers.PeersError as exc:
             print(f"{entry.name}: {exc}")
             failed += 1

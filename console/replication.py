@@ -74,7 +74,8 @@ class Replication:
         keys = peers.keyring(entries)
         self.urls = {e.name: e.url for e in entries}
         self.replica = StoreReplica(store, policy_digest, on_new_ops)
-        self.clients = {e.name: ObservedClient(e.url, keys[e.key_id], store.site.site) for e in entries}
+        self.clients = {e.name: ObservedClient(e.url, keys[e.key_id], store.site.site, verify=e.verify())
+                        for e in entries}
         self.service = SyncService(self.replica, dict(self.clients), on_status=on_status, interval=interval)
         self.router = router(self.replica, Verifier(keys), poked=self.service.poked)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -53,6 +54,10 @@ def serve(
     sync_every: Annotated[float, typer.Option(
         help="Seconds between sync rounds with each peer (jittered ±50%); pokes and local "
              "ops start one at once")] = 10.0,
+    tls_cert: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="Serve HTTPS with this certificate (PEM); needs --tls-key")] = None,
+    tls_key: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="The certificate's private key (PEM)")] = None,
     region: Annotated[list[str] | None, typer.Option(
         help="Follow-the-sun region this console drafts and escalates handoffs for; repeat "
              "for more [default: every region]")] = None,
@@ -73,13 +78,21 @@ def serve(
         smtp_config = SmtpConfig.from_url(smtp) if smtp else None
     except ValueError as exc:
         _fail(str(exc))
+    if (tls_cert is None) != (tls_key is None):
+        _fail("--tls-cert and --tls-key go together")
+    if tls_cert is not None and tls_key is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(tls_cert, tls_key)
+        except (ssl.SSLError, OSError) as exc:
+            _fail(f"cannot serve HTTPS with {tls_cert} and {tls_key}: {exc}")
     try:
         store = Store.open(db, site_name=os.environ.get("SUNRELAY_SITE"))
     except StoreError as exc:
         _fail(str(exc))
     options = NodeOptions(peers_path(peers_file), engine=engine, lease_seconds=lease_seconds,
                           smtp=smtp_config, webhook_secret=webhook_secret(), sync_every=sync_every,
-                          log_level=log_level, regions=tuple(region or ()) or None)
+                          log_level=log_level, regions=tuple(region or ()) or None,
+                          tls_cert=tls_cert, tls_key=tls_key)
     try:
         sock = bind(host, port)
         node = Node(store, holder, options, background=[holder.watch])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,11 +69,14 @@ class PeerClient:
 
     def __init__(self, base_url: str, key: Key, site: str, *,
                  transport: httpx.AsyncBaseTransport | None = None,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, verify: ssl.SSLContext | bool = True) -> None:
+        """`verify`: how an https peer's certificate is checked (a context with the
+        team's CA, or the system's CAs)."""
         self.key = key
         self.site = site
         self.now = now
-        self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=TIMEOUT)
+        self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=TIMEOUT,
+                                      verify=verify)
         self.responses = Verifier({key.key_id: key}, now=now)
 
     async def aclose(self) -> None:

@@ -6,6 +6,7 @@ name = "BER"                       # the peer's site name
 url = "http://berlin.example:8765"
 key_id = "jkt-ber-1"
 secret_file = "~/.config/sunrelay/jkt-ber.secret"   # or secret_env = "SUNRELAY_SECRET_BER"
+ca_file = "~/.config/sunrelay/team-ca.pem"          # optional: the CA of an https peer
 ```
 
 Secrets live in a file or an environment variable, never in peers.toml, so
@@ -15,6 +16,7 @@ the file can be shared and reviewed.
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,6 +38,16 @@ class PeerEntry:
     key_id: str
     secret_file: str | None = None
     secret_env: str | None = None
+    ca_file: str | None = None  # CA bundle that signed an https peer's certificate
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """How to check an https peer: against `ca_file`, else the system's CAs."""
+        if self.ca_file is None:
+            return True
+        try:
+            return ssl.create_default_context(cafile=str(Path(self.ca_file).expanduser()))
+        except (OSError, ssl.SSLError) as exc:
+            raise PeersError(f"peer {self.name}: cannot use CA file {self.ca_file}: {exc}") from None
 
     def secret(self, env: Mapping[str, str]) -> bytes:
         if self.secret_env:
@@ -76,7 +88,7 @@ def parse(entries: object, source: str) -> list[PeerEntry]:
         where = f"{source}: peer #{n}"
         if not isinstance(raw, dict):
             raise PeersError(f"{where} must be a table")
-        unknown = set(raw) - {"name", "url", "key_id", "secret_file", "secret_env"}
+        unknown = set(raw) - {"name", "url", "key_id", "secret_file", "secret_env", "ca_file"}
         if unknown:
             raise PeersError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         for required in ("name", "url", "key_id"):
@@ -95,7 +107,8 @@ def parse(entries: object, source: str) -> list[PeerEntry]:
 
 def rows(entries: list[PeerEntry]) -> list[dict[str, str]]:
     return [{k: v for k, v in (("name", p.name), ("url", p.url), ("key_id", p.key_id),
-                               ("secret_file", p.secret_file), ("secret_env", p.secret_env))
+                               ("secret_file", p.secret_file), ("secret_env", p.secret_env),
+                               ("ca_file", p.ca_file))
              if v is not None} for p in entries]
 
 
