@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+from common import line
 from sqlalchemy import update
 
 import policies as policy_lib
@@ -83,16 +84,6 @@ RECEIVER = textwrap.dedent("""
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """)
 
-
-def line(what: str, figure: str, ceiling: str = "", ratio: float | None = None, target: str = "") -> None:
-    parts = [f"{what:<44}: {figure}"]
-    if ceiling:
-        parts.append(ceiling)
-    if ratio is not None:
-        parts.append(f"ratio {ratio:.2f}")
-    if target:
-        parts.append(f"target {target}")
-    print(" | ".join(parts), flush=True)
 
 
 def pct(values: list[float], p: float) -> float:

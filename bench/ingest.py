@@ -16,7 +16,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 import httpx
+from common import free_port, line
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "bench-key-web-0001"
@@ -91,11 +91,6 @@ LUA = textwrap.dedent(f"""
 """)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
@@ -123,16 +118,6 @@ def wrk(url: str, script: Path, seconds: int) -> tuple[float, float, float, int]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rate, pct("50"), pct("99"), int(errors.group(1)) if errors else 0
 
-
-def line(what: str, figure: str, ceiling: str = "", ratio: float | None = None, target: str = "") -> None:
-    parts = [f"{what:<44}: {figure}"]
-    if ceiling:
-        parts.append(ceiling)
-    if ratio is not None:
-        parts.append(f"ratio {ratio:.2f}")
-    if target:
-        parts.append(f"target {target}")
-    print(" | ".join(parts), flush=True)
 
 
 def main() -> None:

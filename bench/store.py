@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import line
+
 from console.domain import commands
 from console.domain.fold import fold
 from console.store.store import Store
@@ -32,17 +34,6 @@ from sync.ops import GENESIS_HASH, Op, op_hash
 
 T0 = 1_795_000_000_000
 
-
-def line(what: str, figure: str, ceiling: str = "", ratio: float | None = None,
-         target: str = "") -> None:
-    parts = [f"{what:<46}: {figure}"]
-    if ceiling:
-        parts.append(ceiling)
-    if ratio is not None:
-        parts.append(f"ratio {ratio:.2f}")
-    if target:
-        parts.append(f"target {target}")
-    print(" | ".join(parts), flush=True)
 
 
 class RemoteSite:

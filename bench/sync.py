@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -27,6 +26,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common import free_port, line
+
 from console.domain import commands
 from console.store.store import Store
 from sync import peers
@@ -36,22 +37,6 @@ from sync.protocol import BATCH_OPS, encode
 ROUTING_KEY = "r0ut1ng-k3y-payments-prod"  # policies/examples/integrations.toml
 
 
-def line(what: str, figure: str, ceiling: str = "", ratio: float | None = None,
-         target: str = "") -> None:
-    parts = [f"{what:<44}: {figure}"]
-    if ceiling:
-        parts.append(ceiling)
-    if ratio is not None:
-        parts.append(f"ratio {ratio:.2f}")
-    if target:
-        parts.append(f"target {target}")
-    print(" | ".join(parts), flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Console:
