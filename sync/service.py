@@ -67,6 +67,11 @@ class SyncService:
             sent_at = self.now()
             info = await client.info()
             answered_at = self.now()
+            if info.get("name") == self.replica.name and info.get("site") != self.replica.site:
+                raise PeerRefused(409, "same_name", (
+                    f"the peer is another console named {self.replica.name}: the keys of "
+                    "their incidents would collide with ours; give one of them another "
+                    "SUNRELAY_SITE (on a new store)"))
             taken = await pull_all(client, self.replica)
             await self._push_missing(client, dict(info.get("vector", {})))
         except PeerUnavailable as exc:

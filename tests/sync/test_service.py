@@ -136,3 +136,18 @@ async def test_an_equivocating_origin_is_quarantined_and_the_rest_keeps_flowing(
         assert nyc.store.get(original.entity).title == "cloned store"
     finally:
         nyc.store.close()
+
+
+async def test_a_peer_with_our_site_name_is_refused_before_anything_is_exchanged(
+        consoles: Any, tmp_path: Path) -> None:
+    jkt, _, _ = consoles
+    fill(jkt.store, 1)
+    twin = console(f"sqlite:///{tmp_path / 'twin.db'}", "JKT")  # another store, the same name
+    try:
+        fill(twin.store, 1)
+        service = SyncService(twin.replica, {"JKT": twin.client_to(jkt)})
+        assert await service.sync_once("JKT") == 0
+        assert "another console named JKT" in (service.status["JKT"].error or "")
+        assert twin.store.count_ops() == 2 and jkt.store.count_ops() == 2  # nothing crossed
+    finally:
+        twin.store.close()
