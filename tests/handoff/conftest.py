@@ -5,19 +5,20 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import policies
 from console.domain.commands import Change
 from console.domain.vocabulary import Kind
 from console.engine.adapter import to_ms
 from console.notify.dispatcher import recorded
 from console.store.store import Store
 from policies import PolicySet
+from tests.engine.conftest import Clock as EngineClock
+from tests.engine.conftest import load_policies as load
 from tests.notify.servers import WebhookReceiver
 
 # Before Berlin's DST change: Jakarta (UTC+7) is on duty 01:00Z-09:00Z, Berlin (UTC+1) 09:00Z-01:00Z.
@@ -105,25 +106,14 @@ def policy_text(webhook: str = "http://127.0.0.1:9/none") -> str:
     """)
 
 
-def load(directory: Path, text: str) -> PolicySet:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "main.toml").write_text(text)
-    return policies.load(directory)
-
-
 @dataclass
-class Clock:
-    now: datetime = T0
+class Clock(EngineClock):
+    """The engine tests' clock, starting at midnight, that can also jump to a time of day."""
 
-    def ms(self) -> int:
-        return to_ms(self.now)
+    now: datetime = T0
 
     def at(self, hour: int, minute: int = 0, second: int = 0) -> datetime:
         self.now = datetime(2026, 3, 2, hour, minute, second, tzinfo=UTC)
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
         return self.now
 
 
