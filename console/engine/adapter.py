@@ -14,7 +14,7 @@ level `k + 1`. The loop is 0-based in both.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, cast
@@ -22,7 +22,7 @@ from typing import Literal, cast
 from console.domain.fold import fold, wall_ms
 from console.domain.state import IncidentState
 from console.domain.vocabulary import Kind
-from policies import IncidentView
+from policies import IncidentView, PolicySet
 from sync.ops import Op
 
 Urgency = Literal["high", "low"]
@@ -118,3 +118,13 @@ def adapt(ops: Iterable[Op], pause_stages: Collection[str] = ()) -> Adapted | No
         paused=tuple((to_datetime(s), to_datetime(e) if e is not None else None) for s, e in paused),
     )
     return Adapted(state, view)
+
+
+def pause_stages(ps: PolicySet, ops: Sequence[Op]) -> tuple[str, ...]:
+    """Stages that pause SLA clocks for this incident's priority (usually none)."""
+    if not ps.sla or not any(op.kind == Kind.SET_STAGE for op in ops):
+        return ()
+    priorities = [op.payload.get("priority") for op in ops
+                  if op.kind in (Kind.TRIGGER, Kind.SET_PRIORITY) and op.payload.get("priority")]
+    target = ps.sla_for(str(priorities[-1])) if priorities else None
+    return tuple(target.pause_states) if target is not None else ()

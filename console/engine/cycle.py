@@ -38,7 +38,7 @@ from sqlalchemy import Connection
 from console.domain.commands import Change
 from console.domain.vocabulary import Kind
 from console.engine import queries
-from console.engine.adapter import Adapted, adapt, to_ms
+from console.engine.adapter import Adapted, adapt, pause_stages, to_ms
 from console.engine.incidents import open_or_repeat
 from console.engine.metrics import Metrics
 from console.engine.ownership import Ownership
@@ -203,7 +203,7 @@ class Engine:
                 overrides: Sequence[ShiftOverride], now: datetime, report: TickReport,
                 outbox: list[tuple[str, int, Notification]], sites: Sequence[str]) -> datetime | None:
         for _ in range(4):  # a new epoch (stale ack, urgency raised) is asked again at once
-            adapted = adapt(ops, _pause_stages(ps, ops))
+            adapted = adapt(ops, pause_stages(ps, ops))
             if adapted is None:
                 return None
             result = due(adapted.view, ps, now, overrides)
@@ -234,16 +234,6 @@ def _reached(at: datetime | None, now: datetime) -> bool:
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     return min((x for x in (a, b) if x is not None), default=None)
-
-
-def _pause_stages(ps: PolicySet, ops: list[Op]) -> tuple[str, ...]:
-    """Stages that pause SLA clocks for this incident's priority (usually none)."""
-    if not ps.sla or not any(op.kind == Kind.SET_STAGE for op in ops):
-        return ()
-    priorities = [op.payload.get("priority") for op in ops
-                  if op.kind in (Kind.TRIGGER, Kind.SET_PRIORITY) and op.payload.get("priority")]
-    target = ps.sla_for(str(priorities[-1])) if priorities else None
-    return tuple(target.pause_states) if target is not None else ()
 
 
 def _iso(at: datetime) -> str:

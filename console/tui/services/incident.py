@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select
 
 from console.domain.fold import wall_ms
-from console.domain.state import IncidentState
 from console.domain.timeline import describe
+from console.engine.adapter import adapt, pause_stages
 from console.render import iso
 from console.store import db
 from console.store.projection import ms_to_dt
@@ -32,7 +32,6 @@ from policies.escalation import (
     SlaWarning,
     UpdateReminder,
 )
-from sync.ops import Op
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 
@@ -95,29 +94,6 @@ def site_names(engine: Engine) -> dict[str, str]:
         return {site: key.rpartition("-")[0] for site, key in rows}
 
 
-def view_of(state: IncidentState, ops: list[Op], row: Incident) -> IncidentView:
-    """What the decision functions need, from the fold and the timeline."""
-    started = None
-    for op in ops:
-        if op.kind in ("reopen", "unack"):
-            started = ms_to_dt(wall_ms(op.hlc))
-    steps = {(s.loop, s.level - 1): ms_to_dt(min(a.at for a in s.attempts))
-             for s in state.steps if s.epoch == state.epoch and s.attempts}
-    loop, level = state.escalation
-    updates = [ms_to_dt(wall_ms(op.hlc)) for op in ops
-               if op.kind == "note" and str(op.payload.get("text", "")).startswith("update:")]
-    return IncidentView(
-        id=state.id, key=state.key, service=state.service,
-        severity=state.severity,  # type: ignore[arg-type]
-        priority=state.priority,  # type: ignore[arg-type]
-        status=state.status.value,
-        created_at=row.created_at, policy=state.policy, team=state.team, epoch=state.epoch,
-        epoch_started_at=started, acknowledged_at=row.acknowledged_at,
-        resolved_at=row.resolved_at, last_update_at=updates[-1] if updates else None,
-        loop=loop, level=level - 1, steps_taken=steps, labels=state.labels,
-    )
-
-
 def describe_action(action: Action, ps: PolicySet) -> str:
     if isinstance(action, Escalate):
         people = ", ".join(ps.people[p].name if p in ps.people else p for p in action.people)
@@ -160,7 +136,7 @@ def clocks(view: IncidentView, ps: PolicySet, now: datetime) -> list[Clock]:
                                 ("resolve", target.resolve, view.resolved_at)):
         if goal is None:
             continue
-        c = sla_clock(goal, cal, view.created_at, (), now, target.warn_at, stopped)
+        c = sla_clock(goal, cal, view.created_at, view.paused, now, target.warn_at, stopped)
         out.append(Clock(kind, c.due_at, c.stopped, c.warn_at))
     return out
 
@@ -174,7 +150,10 @@ def load(store: Store, key: str, ps: PolicySet | None, now: datetime) -> Detail:
     timeline = [Entry(ms_to_dt(wall_ms(op.hlc)), op.actor, describe(op),
                       "" if op.site == local else names.get(op.site, op.site[:8]), op.kind)
                 for op in ops]
-    view = view_of(state, ops, row)
+    # The engine's own view of the incident, so the screen shows what the engine will do.
+    adapted = adapt(ops, pause_stages(ps, ops) if ps is not None else ())
+    assert adapted is not None  # the incident exists, so its trigger is in `ops`
+    view = adapted.view
     ack = (f"{iso(row.acknowledged_at)} by {row.acknowledged_by}" if row.acknowledged_at else "-")
     fields = [
         ("Status", f"{row.status} (epoch {row.epoch})"), ("Severity", row.severity),
