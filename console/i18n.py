@@ -1,0 +1,155 @@
+"""Translations and locale-aware formatting for everything people read.
+
+One process speaks one language, chosen once at start (`--lang`, then
+SUNRELAY_LANG, then the POSIX locale) and falling back to English, the
+language of the msgids. Strings evaluated at import time (typer help texts,
+Textual BINDINGS descriptions, class attributes) must use `lazy_gettext`, so
+they are translated when shown rather than when the module was imported,
+which may be before the language is known.
+
+Machine interfaces (JSON keys, CSV headers, op kinds, ops log lines) are never
+passed through here.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from datetime import date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Literal, cast
+
+from babel import Locale, dates, lists, units
+from babel.support import LazyProxy
+
+DOMAIN = "sunrelay"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("en", "id")
+DEFAULT = "en"
+# Read in this order, as gettext does; the first one set decides (LANGUAGE may list several).
+LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+_language: str | None = None
+_translations: gettext.NullTranslations = gettext.NullTranslations()
+
+
+class UnknownLanguage(ValueError):
+    pass
+
+
+def normalize(tag: str) -> str | None:
+    """'id_ID.UTF-8', 'id-ID', 'ID' -> 'id'; None for a language we do not ship."""
+    code = tag.split(".")[0].split("@")[0].replace("-", "_").split("_")[0].strip().lower()
+    return code if code in LANGUAGES else None
+
+
+def from_environment(environ: dict[str, str] | None = None) -> str:
+    """SUNRELAY_LANG, else the POSIX locale variables; English when none names a shipped language."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("SUNRELAY_LANG", "").strip()
+    if explicit:
+        return normalize(explicit) or DEFAULT
+    for name in LOCALE_VARS:
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        for tag in value.split(":"):
+            if tag in ("C", "POSIX") or tag.startswith("C."):
+                return DEFAULT
+            found = normalize(tag)
+            if found:
+                return found
+        if name != "LANGUAGE":  # an unshipped LANGUAGE entry defers to the locale; anything else is final
+            return DEFAULT
+    return DEFAULT
+
+
+def select(lang: str | None = None) -> str:
+    """Set the process's language: `lang` (as given to --lang) or the environment's."""
+    global _language, _translations
+    if lang:
+        code = normalize(lang)
+        if code is None:
+            raise UnknownLanguage(lang)
+    else:
+        code = from_environment()
+    _translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[code], fallback=True)
+    _language = code
+    return code
+
+
+def language() -> str:
+    """The selected language, chosen from the environment on first use if nobody chose."""
+    return _language if _language is not None else select()
+
+
+def locale() -> Locale:
+    return Locale.parse(language())
+
+
+def _active() -> gettext.NullTranslations:
+    if _language is None:
+        select()
+    return _translations
+
+
+def gettext_(message: str) -> str:
+    return _active().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _active().ngettext(singular, plural, n)
+
+
+def lazy_gettext(message: str) -> str:
+    """A string translated each time it is used; typed as str because typer and
+    Textual take it where they take a str (it behaves as one)."""
+    return cast(str, LazyProxy(gettext_, message, enable_cache=False))
+
+
+_ = gettext_
+
+
+# Formatting: durations, relative times and dates as a person reads them in the selected language.
+
+Length = Literal["long", "short", "narrow"]
+_LIST_STYLE: dict[Length, Literal["unit", "unit-short", "unit-narrow"]] = {
+    "long": "unit", "short": "unit-short", "narrow": "unit-narrow"}
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def duration(value: timedelta, *, parts: int = 2, length: Length = "long") -> str:
+    """'2 hours, 30 minutes' / '2 jam, 30 menit': the `parts` largest units from the first
+    that fits, rounded to the last of them; Babel's format_timedelta alone says 2h30m is 3 hours."""
+    seconds = abs(round(value.total_seconds()))
+    start = next((i for i, (_, size) in enumerate(_UNITS) if seconds >= size), len(_UNITS) - 1)
+    chosen = _UNITS[start:start + parts]
+    smallest = chosen[-1][1]
+    seconds = round(seconds / smallest) * smallest
+    loc = locale()
+    shown: list[str] = []
+    for unit, size in chosen:
+        count, seconds = divmod(seconds, size)
+        if count:
+            shown.append(units.format_unit(count, f"duration-{unit}", length=length, locale=loc))
+    if not shown:
+        return units.format_unit(0, f"duration-{chosen[-1][0]}", length=length, locale=loc)
+    return lists.format_list(shown, style=_LIST_STYLE[length], locale=loc)
+
+
+def relative(delta: timedelta) -> str:
+    """'in 2 hours' / 'dalam 2 jam' for a positive delta, '2 hours ago' / '2 jam yang lalu' otherwise."""
+    return dates.format_timedelta(delta, add_direction=True, locale=locale())
+
+
+def datetime_(value: datetime, tz: tzinfo | None = None, *, format: str = "medium") -> str:
+    """A moment in `tz` (else its own zone), e.g. 'Mar 5, 2026, 14:00:00' / '5 Mar 2026, 14.00.00'."""
+    return dates.format_datetime(value, format, tzinfo=tz or value.tzinfo, locale=locale())
+
+
+def date_(value: date | datetime, *, format: str = "medium") -> str:
+    return dates.format_date(value, format, locale=locale())
+
+
+def time_(value: time | datetime, tz: tzinfo | None = None, *, format: str = "short") -> str:
+    return dates.format_time(value, format, tzinfo=tz, locale=locale())
