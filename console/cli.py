@@ -292,6 +292,10 @@ def mount_tools(first: str) -> None:
         from console import updates
 
         app.command("update")(updates.update)
+    if everything or first == "oncall":
+        from console import override_cli
+
+        app.add_typer(override_cli.app, name="oncall")
     if everything or first == "report":
         from console import report_cli
 

@@ -44,6 +44,7 @@ from console.notify.channels import (
     WebhookChannel,
 )
 from console.notify.dispatcher import Dispatcher
+from console.overrides import OverrideLog
 from console.replication import PeerView, Replication, log_status
 from console.store.store import Store
 from sync.service import PeerStatus
@@ -162,7 +163,8 @@ class Node:
                 "slack": SlackChannel(self.client), "email": EmailChannel(options.smtp),
                 "command": CommandChannel(), "console": ConsoleChannel(bus)}
             self.runner = EngineRunner(
-                Engine(store, policy_set, metrics=metrics, ownership=ownership),
+                Engine(store, policy_set, metrics=metrics, ownership=ownership,
+                       overrides=OverrideLog(store.engine)),
                 Dispatcher(store, channels, metrics=metrics),
                 elector_for(store.engine, timedelta(seconds=options.lease_seconds)),
                 renew_every=max(0.2, options.lease_seconds / 3))

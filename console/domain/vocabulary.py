@@ -38,6 +38,14 @@ class HandoffKind(StrEnum):
 HANDOFF_KINDS = frozenset(k.value for k in HandoffKind)
 
 
+class OverrideKind(StrEnum):
+    """Ops on an on-call override, "I'll take this shift" (its own uuid7 entity;
+    folded into `policies.ShiftOverride`s by `console.overrides`)."""
+
+    TAKE = "override_take"  # schedule, start_ms, end_ms, user, replaces: who covers when
+    CANCEL = "override_cancel"  # the override no longer applies
+
+
 # Kinds this version folds; ops of other kinds (from a newer console) are kept in
 # the log, relayed, and folded after an upgrade (`sunrelay db rebuild`).
 KINDS = frozenset(k.value for k in Kind)
