@@ -153,16 +153,19 @@ class SunrelayApp(App[None]):
     # -- services ------------------------------------------------------------------
 
     def _watch_store(self) -> None:
-        """Poll the store's change signature; any commit by anyone reloads the screens."""
+        """Poll the store's change signature; any commit by anyone reloads the screens
+        (and brings the overrides the header counts up to date)."""
         watcher = StoreWatcher(self.ctx.store.engine)
         worker = get_current_worker()
         try:
             watcher.changed()
+            self.ctx.overrides.refresh()
             while not worker.is_cancelled:
                 time.sleep(self.poll_seconds)
                 if watcher.changed() and not worker.is_cancelled:
                     if self.runtime is not None:
                         self.runtime.changed()
+                    self.ctx.overrides.refresh()
                     self.call_from_thread(self.store_changed.publish, None)
         finally:
             watcher.close()

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from console.overrides import OverrideLog
 from console.store.store import Store
 from policies import PolicySet, Problem
 
@@ -32,11 +33,14 @@ class Context:
     services: Services = field(default_factory=Services)
     readonly: bool = False
     me: Me = field(init=False)
+    # Overrides made from consoles (ops): read in workers, the header uses the last look.
+    overrides: OverrideLog = field(init=False)
     on_call: bool = field(init=False, default=False)
     region: str | None = field(init=False, default=None)
     _duty_checked: datetime | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.overrides = OverrideLog(self.store.engine)
         self.set_policies(self.policies, self.problems)
 
     def set_policies(self, ps: PolicySet | None, problems: list[Problem]) -> None:
@@ -45,11 +49,15 @@ class Context:
         self.me = who_am_i(self.actor, ps)
         self._duty_checked = None
 
+    def recheck_duty(self) -> None:
+        """Who is on call changed (an override): the header looks again at its next tick."""
+        self._duty_checked = None
+
     def header(self) -> HeaderInfo:
         """The header's facts; who is on call is looked up once a minute."""
         now = self.clock.now()
         if self._duty_checked is None or abs(now - self._duty_checked) >= timedelta(minutes=1):
-            self.on_call, self.region = my_duty(self.policies, self.me, now)
+            self.on_call, self.region = my_duty(self.policies, self.me, now, self.overrides.shifts)
             self._duty_checked = now
         return header(self.store.site.name, self.region, self.me, self.on_call, now,
                       self.services, self.readonly)

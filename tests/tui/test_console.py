@@ -303,3 +303,28 @@ async def test_policy_edit_is_shown_live(tmp_path: Path, store: Store) -> None:
         await settle(pilot)
         assert "nobody" in texts(app)
         assert app.ctx.policies is not None and app.ctx.policies.digest == ps.digest
+
+
+async def test_take_a_shift_from_the_on_call_screen(store: Store, policy_set: policies.PolicySet) -> None:
+    from console.overrides import OverrideLog
+
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        assert "Overrides" in texts(app) and "none" in texts(app)
+        await pilot.press("t", "enter", "n")  # the first schedule I am not on call for; then no
+        await settle(pilot)
+        assert OverrideLog(store.engine)() == ()
+        await pilot.press("t", "enter", "y")
+        await settle(pilot)
+        log = OverrideLog(store.engine)
+        log.refresh()
+        taken = log.active
+        assert [(o.schedule, o.user, o.by, o.start) for o in taken] == [
+            ("database-primary", ME, ME, NOW)]
+        assert taken[0].end > NOW
+        assert any("You are on call for database-primary" in t for t in toasts(app))
+        assert "database-primary: Budi Santoso" in texts(app)
+        assert "Budi Santoso" in texts(app).split("database-primary", 1)[1].split("\n", 1)[0]

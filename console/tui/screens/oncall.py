@@ -1,21 +1,27 @@
 """Who is on call now and next for every schedule and follow-the-sun group, in
-each person's local time, the time to each hand-off, and a 24-hour coverage
-strip per region."""
+each person's local time, the time to each hand-off, a 24-hour coverage strip
+per region, the overrides in force, and "I'll take this shift" (`t`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
+
+from console import overrides
+from console.i18n import _
 
 from ..model import Lane
 from ..services import oncall
 from ..widgets.coverage import Coverage
 from .base import ConsoleScreen
+from .modals import ChoiceScreen, ConfirmScreen
 
 
 def rota_table(rotas: list[oncall.Rota], me: str | None) -> Table:
@@ -43,9 +49,13 @@ def rota_table(rotas: list[oncall.Rota], me: str | None) -> Table:
 class OnCallScreen(ConsoleScreen):
     """Refreshed once a minute: hand-offs move on minutes, not seconds."""
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("t", "take", "Take a shift", id="oncall.take"),
+    ]
     DEFAULT_CSS = """
     OnCallScreen #oncall { height: 1fr; padding: 0 1; }
     OnCallScreen .section { text-style: bold; color: $accent; margin-top: 1; }
+    OnCallScreen #overrides { color: $text-muted; }
     """
 
     def __init__(self) -> None:
@@ -55,6 +65,8 @@ class OnCallScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="oncall"):
             yield Static(id="rotas")
+            yield Static(_("Overrides (t: I'll take this shift)"), classes="section")
+            yield Static(id="overrides")
             yield Static("Next 24 hours, by region (hours are local)", classes="section")
             yield Coverage(id="coverage")
 
@@ -66,13 +78,75 @@ class OnCallScreen(ConsoleScreen):
             self.query_one(Coverage).show([])
             return
         self.shown_minute = now.replace(second=0, microsecond=0)
-        self.background("oncall-load", lambda: (oncall.rotas(ps, now), oncall.lanes(ps, now)),
-                        self.show)
+        log = self.ctx.overrides
 
-    def show(self, data: tuple[list[oncall.Rota], list[Lane]]) -> None:
-        rotas, lanes = data
+        def work() -> tuple[list[oncall.Rota], list[str], list[Lane]]:
+            shifts = log()
+            return (oncall.rotas(ps, now, shifts), oncall.override_lines(ps, log.active, now),
+                    oncall.lanes(ps, now))
+
+        self.background("oncall-load", work, self.show)
+
+    def show(self, data: tuple[list[oncall.Rota], list[str], list[Lane]]) -> None:
+        rotas, lines, lanes = data
         self.query_one("#rotas", Static).update(rota_table(rotas, self.ctx.me.person))
+        self.query_one("#overrides", Static).update(
+            Text("\n".join(lines) if lines else _("none"), no_wrap=True, overflow="ellipsis"))
         self.query_one(Coverage).show(lanes)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "take" and self.ctx.readonly)
+
+    def action_take(self) -> None:
+        """Pick a schedule, confirm, and record an override putting me on call for
+        it from now until its people next change."""
+        ctx = self.ctx
+        ps, me, now = ctx.policies, ctx.me, ctx.clock.now()
+        if ps is None or me.person is None:
+            self.notify(_("Taking a shift needs a policy set that knows you ({actor})")
+                        .format(actor=ctx.actor), severity="error", markup=False)
+            return
+        shifts = [s for s in oncall.takeable(ps, me, now, ctx.overrides.shifts) if not s.mine]
+        if not shifts:
+            self.notify(_("No shift to take: you are on call for every schedule"),
+                        severity="warning")
+            return
+        by_id = {s.schedule: s for s in shifts}
+
+        def label(s: oncall.Takeable) -> str:
+            who = ", ".join(ps.people[p].name if p in ps.people else p for p in s.now)
+            return _("{schedule}  now {who}, until {until:%a %H:%M}Z").format(
+                schedule=s.schedule, who=who or _("nobody"), until=s.until)
+
+        def chosen(sid: str | None) -> None:
+            if sid is None:
+                return
+            shift = by_id[sid]
+            question = _("Take {schedule} from now until {until:%a %H:%M}Z? You will be paged "
+                         "for it.").format(schedule=sid, until=shift.until)
+            self.app.push_screen(ConfirmScreen(question),
+                                 lambda yes: self._take(shift, now) if yes else None)
+
+        self.app.push_screen(ChoiceScreen(_("I'll take this shift"),
+                                          [(s.schedule, label(s)) for s in shifts]), chosen)
+
+    def _take(self, shift: oncall.Takeable, now: datetime) -> None:
+        ctx = self.ctx
+        store, ps, actor, person, log = ctx.store, ctx.policies, ctx.actor, ctx.me.person, ctx.overrides
+        assert ps is not None and person is not None
+
+        def work() -> overrides.Override:
+            made = overrides.take(store, ps, actor, shift.schedule, now, shift.until, person)
+            log.refresh()
+            return made
+
+        def done(made: overrides.Override) -> None:
+            self.notify(_("You are on call for {schedule} until {until:%a %H:%M}Z")
+                        .format(schedule=made.schedule, until=made.end), markup=False)
+            self.ctx.recheck_duty()
+            self.reload()
+
+        self.background("act", work, done)
 
     def tick(self) -> None:
         super().tick()

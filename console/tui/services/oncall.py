@@ -1,13 +1,18 @@
 """Who is on call, now and next, per schedule and follow-the-sun group, in each
-person's local time; the 24-hour coverage strip of each region; and whether the
-person running the console holds the pager."""
+person's local time; the 24-hour coverage strip of each region; whether the
+person running the console holds the pager; and the shift they may take over.
+
+Every answer counts the overrides recorded as ops (`console.overrides`), as the
+engine does when it pages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from policies import PolicySet
+from console.overrides import Override
+from policies import PolicySet, ShiftOverride
 from policies.followthesun import duties, group_on_call
 from policies.schedule import next_change, on_call
 from policies.timeutil import format_duration, zone
@@ -46,11 +51,12 @@ def _person(ps: PolicySet, pid: str, at: datetime) -> Person:
     return Person(pid, p.name, f"{local:%a %H:%M} {p.time_zone}")
 
 
-def rotas(ps: PolicySet, now: datetime) -> list[Rota]:
+def rotas(ps: PolicySet, now: datetime, overrides: Sequence[ShiftOverride] = ()) -> list[Rota]:
     out: list[Rota] = []
     for gid, group in sorted(ps.follow_the_sun.items()):
-        g = group_on_call(group, ps.schedules, now)
-        after = group_on_call(group, ps.schedules, g.handoff_at) if g.handoff_at else None
+        g = group_on_call(group, ps.schedules, now, overrides)
+        after = (group_on_call(group, ps.schedules, g.handoff_at, overrides) if g.handoff_at
+                 else None)
         out.append(Rota(
             "follow-the-sun", gid, group.name or gid, g.region,
             [_person(ps, p, now) for p in g.people],
@@ -58,10 +64,10 @@ def rotas(ps: PolicySet, now: datetime) -> list[Rota]:
             g.next_region, g.handoff_at,
             format_duration(g.handoff_at - now) if g.handoff_at else "-"))
     for sid, sched in sorted(ps.schedules.items()):
-        change = next_change(sched, now)
+        change = next_change(sched, now, overrides)
         out.append(Rota(
             "schedule", sid, sched.name or sid, None,
-            [_person(ps, p, now) for p in on_call(sched, now)],
+            [_person(ps, p, now) for p in on_call(sched, now, overrides)],
             [_person(ps, p, change.start) for p in change.people] if change else [],
             None, change.start if change else None,
             format_duration(change.start - now) if change else "-"))
@@ -69,6 +75,7 @@ def rotas(ps: PolicySet, now: datetime) -> list[Rota]:
 
 
 def lanes(ps: PolicySet, now: datetime) -> list[Lane]:
+    """Regions hold the pager by the hours of their group, which overrides do not move."""
     start = now.replace(minute=0, second=0, microsecond=0)
     hours = [start + timedelta(hours=h) for h in range(24)]
     out: list[Lane] = []
@@ -83,7 +90,8 @@ def lanes(ps: PolicySet, now: datetime) -> list[Lane]:
     return out
 
 
-def my_duty(ps: PolicySet | None, me: Me, now: datetime) -> tuple[bool, str | None]:
+def my_duty(ps: PolicySet | None, me: Me, now: datetime,
+            overrides: Sequence[ShiftOverride] = ()) -> tuple[bool, str | None]:
     """(on call now, my region): on call in any schedule or through a group."""
     if ps is None or me.person is None:
         return False, None
@@ -94,6 +102,42 @@ def my_duty(ps: PolicySet | None, me: Me, now: datetime) -> tuple[bool, str | No
             if sched is not None and any(me.person in layer.members for layer in sched.layers):
                 region = r.name
     for sched in ps.schedules.values():
-        if me.person in on_call(sched, now):
+        if me.person in on_call(sched, now, overrides):
             return True, region
     return False, region
+
+
+@dataclass(frozen=True, slots=True)
+class Takeable:
+    """A schedule's current stretch, which "I'll take this shift" covers: from now
+    until the people on call next change."""
+
+    schedule: str
+    name: str
+    now: tuple[str, ...]  # person ids
+    until: datetime
+    mine: bool  # I am on call for it already
+
+
+def takeable(ps: PolicySet, me: Me, now: datetime,
+             overrides: Sequence[ShiftOverride] = ()) -> list[Takeable]:
+    out = []
+    for sid, sched in sorted(ps.schedules.items()):
+        change = next_change(sched, now, overrides)
+        if change is None:
+            continue
+        people = on_call(sched, now, overrides)
+        out.append(Takeable(sid, sched.name or sid, people, change.start, me.person in people))
+    return out
+
+
+def override_lines(ps: PolicySet, active: Sequence[Override], now: datetime) -> list[str]:
+    """The overrides in force or ahead, for the screen: who covers what until when."""
+    def name(pid: str | None) -> str:
+        return ps.people[pid].name if pid in ps.people else (pid or "")
+
+    return [f"{o.schedule}: {name(o.user)}"
+            + (f" for {name(o.replaces)}" if o.replaces else "")
+            + f" {o.start:%a %H:%M}Z – {o.end:%a %H:%M}Z"
+            + (" (now)" if o.start <= now else "") + f", by {o.by} [{o.id[-8:]}]"
+            for o in active if o.end > now]
