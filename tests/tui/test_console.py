@@ -328,3 +328,47 @@ async def test_take_a_shift_from_the_on_call_screen(store: Store, policy_set: po
         assert any("You are on call for database-primary" in t for t in toasts(app))
         assert "database-primary: Budi Santoso" in texts(app)
         assert "Budi Santoso" in texts(app).split("database-primary", 1)[1].split("\n", 1)[0]
+
+
+async def test_mark_many_and_act_on_them(store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "JKT-3")
+        await pilot.press("space", "space")  # JKT-3 and JKT-4; the cursor moves on
+        assert table(app).marked == {"JKT-3", "JKT-4"}
+        assert "2 marked" in texts(app)
+        assert table(app).render_line(3).text.startswith("*")
+        await pilot.press("a")  # asks, saying how many
+        assert "Acknowledge 2 incidents?" in str(app.screen.query_one("Label").content)
+        await pilot.press("n")
+        await settle(pilot)
+        assert store.get("JKT-4").status.value == "triggered"
+        await pilot.press("a", "y")
+        await settle(pilot)
+        # JKT-3 was acknowledged already: refused with the domain's reason, JKT-4 done.
+        assert store.get("JKT-4").status.value == "acknowledged"
+        assert any(t.startswith("1 incident acknowledged; 1 refused: JKT-3:") for t in toasts(app))
+        assert table(app).marked == set()
+
+
+async def test_mark_all_shown_and_resolve_asks_for_p1_and_high_risk_keys(
+        store: Store, policy_set: policies.PolicySet) -> None:
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"p:P1,P2", "enter", "asterisk")
+        assert table(app).marked == {"JKT-1", "JKT-2", "JKT-3"}
+        await pilot.press("r")
+        assert "Resolve 3 incidents? P1: JKT-1." in str(app.screen.query_one("Label").content)
+        await pilot.press("y", *"JKT-2", "enter")  # JKT-1 is high-risk: the wrong key stops it all
+        await settle(pilot)
+        assert {store.get(k).status.value for k in ("JKT-1", "JKT-2", "JKT-3")} != {"resolved"}
+        assert store.get("JKT-2").status.value == "acknowledged"
+        await pilot.press("r", "y", *"JKT-1", "enter")
+        await settle(pilot)
+        assert {store.get(k).status.value for k in ("JKT-1", "JKT-2", "JKT-3")} == {"resolved"}
+        await pilot.press("escape")  # clears the filter; marks went with the resolved rows
+        assert table(app).marked == set() and len(table(app).rows) == 2
+        await pilot.press("asterisk", "asterisk")  # all, then none
+        assert table(app).marked == set()

@@ -1,16 +1,19 @@
 """The incident actions, shared by the queue and the incident screen: the keys,
 the dialogs that ask for what an action needs, confirmation, and recording the
-op in a thread worker. A refused action (acknowledging a resolved incident)
-comes back as a toast with the domain's own sentence, and nothing is written.
+ops in a thread worker. An action applies to the marked incidents when there
+are any (queue), else to the current one. A refused action (acknowledging a
+resolved incident) comes back as a toast with the domain's own sentence, and
+nothing is written for that incident.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual.binding import Binding
 
 from console.domain.vocabulary import PRIORITIES, SEVERITIES, STAGES
+from console.i18n import _, ngettext
 
 from ..services import actions
 from ..services.actions import Decide, Target
@@ -32,102 +35,132 @@ MUTATING = frozenset(b.action for b in ACTION_BINDINGS)
 
 
 class IncidentActions(ConsoleScreen):
-    """A screen showing one current incident gets these actions for it."""
+    """A screen showing one current incident (or a marked set) gets these actions for it."""
 
-    def target(self) -> Target | None:
-        """The incident the actions apply to; None when there is none."""
+    def targets(self) -> list[Target]:
+        """The incidents the actions apply to; empty when there are none."""
         raise NotImplementedError
+
+    def acted(self) -> None:
+        """An action was recorded: show the store as it is now."""
+        self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return not (action in MUTATING and self.ctx.readonly)
 
-    def _with_target(self, run: Callable[[Target], None]) -> None:
-        target = self.target()
-        if target is None:
-            self.notify("No incident selected", severity="warning")
+    def _with_targets(self, run: Callable[[list[Target], str], None]) -> None:
+        """`run(targets, what)`: `what` names them in dialogs (`JKT-4`, `12 incidents`)."""
+        targets = self.targets()
+        if not targets:
+            self.notify(_("No incident selected"), severity="warning")
             return
-        run(target)
+        what = targets[0].key if len(targets) == 1 else ngettext(
+            "{n} incident", "{n} incidents", len(targets)).format(n=len(targets))
+        run(targets, what)
 
-    def record(self, target: Target, decide: Decide, done: str) -> None:
-        """Record the decision on the incident as it stands in the store now."""
-        store, actor = self.ctx.store, self.ctx.actor
+    def record(self, targets: Sequence[Target], decide: Decide, done: str) -> None:
+        """Record the decision on each incident as it stands in the store now."""
+        store, actor, keys = self.ctx.store, self.ctx.actor, [t.key for t in targets]
 
-        def work() -> str:
-            store.act(target.key, actor, decide)
-            return f"{target.key} {done}"
+        def finished(outcome: actions.Outcome) -> None:
+            if not outcome.refused:
+                self.notify(actions.summary(outcome, done), markup=False)
+            else:
+                self.notify(actions.summary(outcome, done), markup=False, timeout=8,
+                            severity="warning" if outcome.done else "error")
+            self.acted()
 
-        def finished(message: str) -> None:
-            self.notify(message, markup=False)
-            self.reload()
+        self.background("act", lambda: actions.act_many(store, keys, actor, decide), finished)
 
-        self.background("act", work, finished)
-
-    def _confirmed(self, action: str, target: Target, question: str,
+    def _confirmed(self, action: str, verb: str, targets: Sequence[Target],
                    then: Callable[[], None]) -> None:
-        need = actions.confirmation(action, target)
-        if need == "type-key":
-            self.app.push_screen(TypeKeyScreen(target.key, action),
-                                 lambda typed: then() if typed else None)
-        elif need == "confirm":
-            self.app.push_screen(ConfirmScreen(question), lambda yes: then() if yes else None)
+        """Ask what `actions.checks` says to ask, in turn; any no or wrong key stops it."""
+        need = actions.checks(action, verb, targets)
+
+        def type_keys(keys: Sequence[str]) -> None:
+            if not keys:
+                then()
+                return
+            self.app.push_screen(TypeKeyScreen(keys[0], verb.lower()),
+                                 lambda typed: type_keys(keys[1:]) if typed else None)
+
+        if need.question is not None:
+            self.app.push_screen(ConfirmScreen(need.question),
+                                 lambda yes: type_keys(need.type_keys) if yes else None)
         else:
-            then()
+            type_keys(need.type_keys)
+
+    def _simple(self, action: str, verb: str, decide: Decide, done: str) -> None:
+        self._with_targets(lambda ts, _what: self._confirmed(
+            action, verb, ts, lambda: self.record(ts, decide, done)))
 
     def action_ack(self) -> None:
-        self._with_target(lambda t: self.record(t, actions.ack(), "acknowledged"))
+        self._simple("ack", _("Acknowledge"), actions.ack(), _("acknowledged"))
 
     def action_resolve(self) -> None:
-        def run(t: Target) -> None:
-            self._confirmed("resolve", t, f"Resolve {t.key} ({t.priority})?",
-                            lambda: self.record(t, actions.resolve(), "resolved"))
-        self._with_target(run)
+        self._simple("resolve", _("Resolve"), actions.resolve(), _("resolved"))
 
     def action_reopen(self) -> None:
-        self._with_target(lambda t: self.record(t, actions.reopen(), "reopened"))
+        self._simple("reopen", _("Reopen"), actions.reopen(), _("reopened"))
 
     def action_escalate(self) -> None:
-        def run(t: Target) -> None:
+        def run(ts: list[Target], what: str) -> None:
             def ask() -> None:
                 self.app.push_screen(
-                    PromptScreen(f"Escalate {t.key}: why?", "reason (optional)"),
+                    PromptScreen(_("Escalate {what}: why?").format(what=what),
+                                 _("reason (optional)")),
                     lambda reason: None if reason is None else
-                    self.record(t, actions.escalate(reason), "escalated"))
-            self._confirmed("escalate", t, f"Escalate {t.key}?", ask)
-        self._with_target(run)
+                    self.record(ts, actions.escalate(reason), _("escalated")))
+            self._confirmed("escalate", _("Escalate"), ts, ask)
+        self._with_targets(run)
 
     def action_note(self) -> None:
-        def run(t: Target) -> None:
+        def run(ts: list[Target], what: str) -> None:
             self.app.push_screen(
-                PromptScreen(f"Note on {t.key}", "what you found, did or decided"),
-                lambda text: self.record(t, actions.note(text), "noted") if text else None)
-        self._with_target(run)
+                PromptScreen(_("Note on {what}").format(what=what),
+                             _("what you found, did or decided")),
+                lambda text: self._confirmed(
+                    "note", _("Note"), ts, lambda: self.record(ts, actions.note(text), _("noted")))
+                if text else None)
+        self._with_targets(run)
 
     def action_update(self) -> None:
-        def run(t: Target) -> None:
+        def run(ts: list[Target], what: str) -> None:
             def with_stage(stage: str | None) -> None:
                 if stage is None:
                     return
                 self.app.push_screen(
-                    PromptScreen(f"Status update on {t.key} ({stage})", "what is happening now"),
-                    lambda text: self.record(t, actions.update(stage, text), "updated")
+                    PromptScreen(_("Status update on {what} ({stage})").format(what=what, stage=stage),
+                                 _("what is happening now")),
+                    lambda text: self._confirmed(
+                        "update", _("Update"), ts,
+                        lambda: self.record(ts, actions.update(stage, text), _("updated")))
                     if text else None)
-            self.app.push_screen(ChoiceScreen(f"Stage of {t.key}", [(s, s) for s in STAGES]),
-                                 with_stage)
-        self._with_target(run)
+            self.app.push_screen(
+                ChoiceScreen(_("Stage of {what}").format(what=what), [(s, s) for s in STAGES]),
+                with_stage)
+        self._with_targets(run)
+
+    def _choose(self, action: str, verb: str, title: str, values: Sequence[str],
+                current: Callable[[Target], str | None],
+                decide: Callable[[str], Decide], done: Callable[[str], str]) -> None:
+        def run(ts: list[Target], what: str) -> None:
+            self.app.push_screen(
+                ChoiceScreen(title.format(what=what), [(v, v) for v in values], current(ts[0])),
+                lambda v: self._confirmed(action, verb, ts,
+                                          lambda: self.record(ts, decide(v), done(v)))
+                if v else None)
+        self._with_targets(run)
 
     def action_priority(self) -> None:
-        def run(t: Target) -> None:
-            self.app.push_screen(
-                ChoiceScreen(f"Priority of {t.key}", [(p, p) for p in PRIORITIES], t.priority),
-                lambda p: self.record(t, actions.set_priority(p), f"priority {p}") if p else None)
-        self._with_target(run)
+        self._choose("priority", _("Set the priority of"), _("Priority of {what}"), PRIORITIES,
+                     lambda t: t.priority, actions.set_priority,
+                     lambda p: _("priority {value}").format(value=p))
 
     def action_severity(self) -> None:
-        def run(t: Target) -> None:
-            self.app.push_screen(
-                ChoiceScreen(f"Severity of {t.key}", [(s, s) for s in SEVERITIES], t.severity),
-                lambda s: self.record(t, actions.set_severity(s), f"severity {s}") if s else None)
-        self._with_target(run)
+        self._choose("severity", _("Set the severity of"), _("Severity of {what}"), SEVERITIES,
+                     lambda t: t.severity, actions.set_severity,
+                     lambda s: _("severity {value}").format(value=s))
 
     def action_reassign(self) -> None:
         ps = self.ctx.policies
@@ -139,22 +172,25 @@ class IncidentActions(ConsoleScreen):
             choices += [(f"assignee:{p.id}", f"person  {p.id}  {p.name}")
                         for p in ps.people.values()]
 
-        def run(t: Target) -> None:
+        def run(ts: list[Target], what: str) -> None:
+            title = _("Reassign {what} to").format(what=what)
             if not choices:
                 self.app.push_screen(
-                    PromptScreen(f"Reassign {t.key} to", "team:NAME, policy:NAME or assignee:NAME"),
-                    lambda text: self._reassign(t, text))
+                    PromptScreen(title, _("team:NAME, policy:NAME or assignee:NAME")),
+                    lambda text: self._reassign(ts, text))
                 return
-            self.app.push_screen(ChoiceScreen(f"Reassign {t.key} to", choices),
-                                 lambda choice: self._reassign(t, choice))
-        self._with_target(run)
+            self.app.push_screen(ChoiceScreen(title, choices),
+                                 lambda choice: self._reassign(ts, choice))
+        self._with_targets(run)
 
-    def _reassign(self, target: Target, choice: str | None) -> None:
+    def _reassign(self, targets: list[Target], choice: str | None) -> None:
         if not choice:
             return
         field, sep, value = choice.partition(":")
         if not sep or field not in ("team", "policy", "assignee") or not value.strip():
-            self.notify(f"reassign to team:NAME, policy:NAME or assignee:NAME, not {choice!r}",
-                        severity="error", markup=False)
+            self.notify(_("reassign to team:NAME, policy:NAME or assignee:NAME, not {choice!r}")
+                        .format(choice=choice), severity="error", markup=False)
             return
-        self.record(target, actions.reassign(field, value.strip()), f"reassigned to {field} {value}")
+        self._confirmed("reassign", _("Reassign"), targets, lambda: self.record(
+            targets, actions.reassign(field, value.strip()),
+            _("reassigned to {field} {value}").format(field=field, value=value)))

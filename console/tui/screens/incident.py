@@ -130,8 +130,6 @@ class IncidentScreen(IncidentActions):
     def action_scroll(self, delta: int) -> None:
         self.query_one("#detail", VerticalScroll).scroll_relative(y=delta, animate=False)
 
-    def target(self) -> Target | None:
+    def targets(self) -> list[Target]:
         d = self.detail
-        if d is None:
-            return None
-        return Target(d.key, d.severity, d.priority, d.high_risk)
+        return [] if d is None else [Target(d.key, d.severity, d.priority, d.high_risk)]

@@ -1,5 +1,6 @@
 """The queue (home): open incidents, most urgent first, with live countdowns, a
-filter bar and the views mine / my teams / all / resolved today."""
+filter bar, the views mine / my teams / all / resolved today, and marks (space,
+`*` for all shown) so that an action applies to many incidents at once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
+from console.i18n import _
 from policies.timeutil import zone
 
 from ..model import QueueRow
@@ -28,7 +30,8 @@ class QueueScreen(IncidentActions):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="queue.filter"),
         Binding("v", "next_view", "View", id="queue.view"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="queue.clear-filter"),
+        Binding("escape", "clear_filter", "Clear filter or marks", show=False,
+                id="queue.clear-filter"),
         *ACTION_BINDINGS,
     ]
     DEFAULT_CSS = """
@@ -106,6 +109,8 @@ class QueueScreen(IncidentActions):
             tabs.update(views)
         total = counts[self.view]
         text = f"{len(shown)} of {total} shown"
+        if table.marked:
+            text = _("{n} marked (esc clears)").format(n=len(table.marked)) + " · " + text
         filter_text = self.query_one("#filter", Input).value.strip()
         if filter_text:
             text += f" · filter: {filter_text} (esc clears)"
@@ -135,7 +140,11 @@ class QueueScreen(IncidentActions):
         self.table.focus()
 
     def action_clear_filter(self) -> None:
+        """Esc clears the filter; with none, the marks."""
         box = self.query_one("#filter", Input)
+        if self.filter.empty and not box.value:
+            self.table.clear_marks()
+            return
         box.value = ""
         box.remove_class("-shown")
         self.filter = queue.Filter()
@@ -151,9 +160,17 @@ class QueueScreen(IncidentActions):
     def open_row(self, event: IncidentTable.Selected) -> None:
         self.console.open_incident(event.row.key)
 
-    def target(self) -> Target | None:
-        row = self.table.current
-        if row is None:
-            return None
-        return Target(row.key, row.severity, row.priority,
-                      is_high_risk(row.priority, row.severity, row.labels))
+    @on(IncidentTable.MarksChanged)
+    def marks_changed(self) -> None:
+        self.show_rows()
+
+    def targets(self) -> list[Target]:
+        """The marked rows, else the one under the cursor."""
+        table = self.table
+        rows = table.marked_rows or ([table.current] if table.current is not None else [])
+        return [Target(r.key, r.severity, r.priority,
+                       is_high_risk(r.priority, r.severity, r.labels)) for r in rows]
+
+    def acted(self) -> None:
+        self.table.clear_marks()
+        super().acted()

@@ -6,6 +6,10 @@ handed to it already filtered and sorted, renders a line on demand, caches
 the static part of each visible line, and computes countdowns as
 `deadline - now()` at render time. `tick()` repaints only the countdown and
 age strip at the right edge of the visible rows.
+
+Rows can be marked (space, or `*` for every row shown) so that the screen
+applies an action to all of them; marks live on the rows shown, so a row that
+leaves the view (filtered out, resolved) leaves the marked set too.
 """
 
 from __future__ import annotations
@@ -74,12 +78,14 @@ class IncidentTable(ScrollView, can_focus=True):
         Binding("home,g", "jump(0)", "Top", show=False, id="table.top"),
         Binding("end,G", "jump(-1)", "Bottom", show=False, id="table.bottom"),
         Binding("enter", "select", "Open", id="table.open"),
+        Binding("space", "mark", "Mark", id="table.mark"),
+        Binding("asterisk", "mark_all", "Mark all shown", show=False, id="table.mark-all"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "incident-table--header", "incident-table--cursor", "incident-table--sev1",
         "incident-table--sev2", "incident-table--sev3", "incident-table--sev4",
         "incident-table--overdue", "incident-table--soon", "incident-table--dim",
-        "incident-table--acked",
+        "incident-table--acked", "incident-table--mark",
     }
     DEFAULT_CSS = """
     IncidentTable { overflow-x: hidden; background: $surface; }
@@ -94,6 +100,7 @@ class IncidentTable(ScrollView, can_focus=True):
     IncidentTable > .incident-table--soon { color: $warning; text-style: bold; }
     IncidentTable > .incident-table--dim { color: $text-muted; }
     IncidentTable > .incident-table--acked { color: $success; }
+    IncidentTable > .incident-table--mark { color: $accent; text-style: bold reverse; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
@@ -108,13 +115,19 @@ class IncidentTable(ScrollView, can_focus=True):
             self.row = row
             super().__init__()
 
+    class MarksChanged(Message):
+        def __init__(self, marked: int) -> None:
+            self.marked = marked
+            super().__init__()
+
     def __init__(self, now: Callable[[], datetime], *, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._now = now
         self.rows: Sequence[QueueRow] = ()
         self._index: dict[str, int] = {}
-        self._static: dict[tuple[str, bool], list[Segment]] = {}
+        self.marked: set[str] = set()  # keys
+        self._static: dict[tuple[str, bool, bool], list[Segment]] = {}
         self._styles: dict[str, Style] = {}
         self._layout: list[tuple[Column, int]] = []
         self._tick_x = 0
@@ -128,12 +141,29 @@ class IncidentTable(ScrollView, can_focus=True):
         self.rows = rows
         self._index = {r.key: i for i, r in enumerate(rows)}
         self._static.clear()
+        if self.marked:
+            kept = self.marked & self._index.keys()
+            if kept != self.marked:
+                self.marked = kept
+                self.post_message(self.MarksChanged(len(kept)))
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         index = self._index.get(current.key, -1) if current is not None else -1
         if index < 0:
             index = min(self.cursor, max(0, len(rows) - 1))
         self.cursor = index
         self.refresh()
+
+    @property
+    def marked_rows(self) -> list[QueueRow]:
+        """The marked rows in the order shown."""
+        return [r for r in self.rows if r.key in self.marked]
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked = set()
+            self._static.clear()
+            self.refresh()
+            self.post_message(self.MarksChanged(0))
 
     @property
     def current(self) -> QueueRow | None:
@@ -192,9 +222,10 @@ class IncidentTable(ScrollView, can_focus=True):
         row = self.rows[index]
         is_cursor = index == self.cursor
         line = base + self._style("cursor") if is_cursor else base
-        segments = self._static.get((row.key, is_cursor))
+        cached = (row.key, is_cursor, row.key in self.marked)
+        segments = self._static.get(cached)
         if segments is None:
-            segments = self._static[(row.key, is_cursor)] = self._static_segments(row, line)
+            segments = self._static[cached] = self._static_segments(row, line, cached[2])
         return Strip([*segments, *self._ticking(row, line)]).adjust_cell_length(width, line)
 
     def _cell(self, row: QueueRow, name: str) -> tuple[str, str | None]:
@@ -222,8 +253,8 @@ class IncidentTable(ScrollView, can_focus=True):
             return str(row.alert_count), "dim"
         return "", None
 
-    def _static_segments(self, row: QueueRow, line: Style) -> list[Segment]:
-        out = [Segment(" ", line)]
+    def _static_segments(self, row: QueueRow, line: Style, marked: bool) -> list[Segment]:
+        out = [Segment("*", line + self._style("mark")) if marked else Segment(" ", line)]
         for column, w in self._layout:
             if column.name in TICKING:
                 continue
@@ -280,6 +311,25 @@ class IncidentTable(ScrollView, can_focus=True):
     def action_jump(self, where: int) -> None:
         if self.rows:
             self.cursor = len(self.rows) - 1 if where < 0 else 0
+
+    def action_mark(self) -> None:
+        """Mark or unmark the row under the cursor, and move on to the next."""
+        row = self.current
+        if row is None:
+            return
+        self.marked ^= {row.key}
+        self.refresh(Region(0, self.cursor - self.scroll_offset.y + 1, self.size.width, 1))
+        self.post_message(self.MarksChanged(len(self.marked)))
+        self.action_move(1)
+
+    def action_mark_all(self) -> None:
+        """Mark every row shown; when they all are already, unmark them."""
+        if len(self.marked) == len(self.rows):
+            self.clear_marks()
+            return
+        self.marked = set(self._index)
+        self.refresh()
+        self.post_message(self.MarksChanged(len(self.marked)))
 
     def action_select(self) -> None:
         if self.current is not None:
