@@ -193,15 +193,12 @@ async def test_every_screen_renders(store: Store, policy_set: policies.PolicySet
     app = make_app(store, policy_set)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        expected = {"3": "Budi Santoso", "4": "Open incidents (5)", "5": "not configured",
+        expected = {"3": "Budi Santoso", "4": "This shift: jakarta → berlin", "5": "not configured",
                     "6": "No problems", "7": "Last 7 days: 6 incidents"}
         for key, text in expected.items():
             await pilot.press(key)
             await settle(pilot)
             shown = texts(app)
-            if key == "4":
-                from textual.widgets import Markdown
-                shown = app.screen.query_one(Markdown).source
             assert text in shown, (key, shown)
         assert "eng not running · sync not configured" in texts(app)  # 80 columns: the short header
         await pilot.press("1")
@@ -372,3 +369,66 @@ async def test_mark_all_shown_and_resolve_asks_for_p1_and_high_risk_keys(
         assert table(app).marked == set() and len(table(app).rows) == 2
         await pilot.press("asterisk", "asterisk")  # all, then none
         assert table(app).marked == set()
+
+
+async def test_handoff_draft_edit_send_and_ack_through_the_handoff_service(
+        store: Store, policy_set: policies.PolicySet) -> None:
+    from datetime import timedelta
+
+    from textual.widgets import TextArea
+
+    from console.handoff import store as handoffs
+    from console.handoff.draft import shifts_ending
+    from console.handoff.runner import new_draft
+
+    group = policy_set.follow_the_sun["sre"]
+    before = next(s for s in shifts_ending(group, NOW - timedelta(days=1), NOW)
+                  if s.next_region == "jakarta")
+    received = handoffs.send(store, new_draft(store, policy_set, before, NOW, "james").id, "james")
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        assert "no draft yet" in texts(app) and received.id[-8:] in texts(app)
+        await pilot.press("d")  # draft now, as `sunrelay handoff draft` would
+        await settle(pilot)
+        mine = handoffs.handoffs(store, status="draft")
+        assert len(mine) == 1 and mine[0].from_region == "jakarta"
+        editor = app.screen.query_one("#editor", TextArea)
+        assert editor.text == mine[0].markdown and "Open incidents" in editor.text
+        await pilot.press("e")
+        editor.move_cursor(editor.document.end)
+        await pilot.press(*"Watch JKT-1", "ctrl+s")
+        await settle(pilot)
+        assert handoffs.get(store, mine[0].id).markdown.endswith("Watch JKT-1")
+        await pilot.press("escape", "s", "y")
+        await settle(pilot)
+        sent = handoffs.get(store, mine[0].id)
+        assert (sent.status, sent.sent_by) == ("sent", ME)
+        assert "Watch JKT-1" in sent.markdown
+        await pilot.press("a")  # the one received from New York
+        await settle(pilot)
+        acked = handoffs.get(store, received.id)
+        assert (acked.status, acked.acknowledged_by) == ("acknowledged", ME)
+        assert any(f"acknowledged: {before.region} → jakarta" in t for t in toasts(app))
+
+
+async def test_reports_are_the_report_commands_figures(store: Store, policy_set: policies.PolicySet) -> None:
+    from console.reports.figures import report
+    from console.reports.render import render
+
+    app = make_app(store, policy_set)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        histories: dict[str, list[object]] = {}
+        for op in store.ops_after({}, 10_000, 1 << 30)[0]:
+            histories.setdefault(op.entity, []).append(op)
+        expected = render(report(histories, policy_set, NOW - timedelta(days=7), NOW,  # type: ignore[arg-type]
+                                 "severity"), "table")
+        assert str(app.screen.query_one("#table").content) == expected  # type: ignore[attr-defined]
+        await pilot.press("w")  # 30 days
+        await settle(pilot)
+        assert "Last 30 days" in texts(app)

@@ -1,72 +1,101 @@
-"""The draft handoff note for the end of this region's shift: open incidents,
-what changed during the shift, and deadlines in the next hours. Sending,
-receiving and acknowledging handoffs come with issue 7; until then the draft
-is what the console can honestly write."""
+"""The Handoff screen's data and actions, through `console.handoff`: the same
+drafts, handoffs and ops as `sunrelay handoff draft|send|ack|list|show`.
+
+This console's shift is its region's duty in its follow-the-sun group (the
+region whose schedule has me; else the region on duty), ending at the next
+hand-off; its draft is the handoff the runner (or `handoff draft`) made for
+that hand-off. Received handoffs are those sent to my region and not yet
+acknowledged.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from console.handoff import store as handoffs
+from console.handoff.draft import Shift, shifts_ending
+from console.handoff.runner import new_draft
+from console.handoff_cli import status_lines
+from console.i18n import _
+from console.store.store import Store
+from console.store.tables import Handoff
+from policies import PolicySet, group_on_call
 
-from console.store import db
-from console.store.tables import Incident
-from policies import PolicySet
-from policies.followthesun import duties, group_on_call
-from sync.tables import OpLogRow
-
-from ..model import QueueRow
-
-OPS = OpLogRow.__table__  # type: ignore[attr-defined]
-INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
-HORIZON = timedelta(hours=4)
+HISTORY = 20
 
 
 @dataclass(frozen=True, slots=True)
-class Draft:
-    shift: str
-    shift_start: datetime
+class Item:
+    """One handoff as the screen shows it; `standing` says where it stands (as `handoff show`)."""
+
+    id: str
+    ref: str  # the last 8 characters, as `handoff list` shows
+    status: str
+    route: str  # "jakarta → berlin (sre)"
+    handoff_at: datetime
     markdown: str
+    standing: list[str]  # Markdown bullets
 
 
-def shift_window(ps: PolicySet | None, region: str | None, now: datetime) -> tuple[str, datetime]:
-    """This region's current duty (since when), or the last 8 hours when it is off duty."""
-    if ps is not None and region is not None:
-        for group in ps.follow_the_sun.values():
-            g = group_on_call(group, ps.schedules, now)
-            if g.region == region and g.handoff_at is not None:
-                spans = duties(group, now - timedelta(hours=24), now + timedelta(seconds=1))
-                start = max((d.start for d in spans if d.region == region), default=now)
-                return f"{region} until {g.handoff_at:%H:%M}Z, then {g.next_region}", start
-    return "the last 8 hours", now - timedelta(hours=8)
+@dataclass(frozen=True, slots=True)
+class Handoffs:
+    shift: Shift | None
+    problem: str | None  # why there is no shift to draft for
+    draft: Item | None  # this shift's handoff (a draft, or already sent)
+    received: list[Item]  # sent to my region, waiting for an acknowledgement
+    history: list[Item]
 
 
-def draft(engine: Engine, rows: list[QueueRow], ps: PolicySet | None, region: str | None,
-          now: datetime) -> Draft:
-    shift, start = shift_window(ps, region, now)
-    stamp = f"{int(start.timestamp() * 1000):013d}"
-    with db.reading(engine) as conn:
-        changed = list(conn.execute(
-            select(INCIDENTS.c.key, OPS.c.kind).join(INCIDENTS, INCIDENTS.c.id == OPS.c.entity)
-            .where(OPS.c.hlc >= stamp)))
-    open_rows = [r for r in rows if r.status != "resolved"]
-    lines = [f"# Handoff: {shift}", "", f"## Open incidents ({len(open_rows)})", ""]
-    lines += [f"- **{r.key}** {r.severity} {r.priority or ''} {r.status}/{r.stage}: {r.title}"
-              for r in open_rows[:20]]
-    if len(open_rows) > 20:
-        lines.append(f"- … and {len(open_rows) - 20} more")
-    per_key = Counter(key for key, _ in changed)
-    kinds = Counter(kind for _, kind in changed)
-    lines += ["", f"## This shift (since {start:%H:%M}Z): {len(changed)} changes", ""]
-    lines += [f"- {n} × {kind}" for kind, n in kinds.most_common()]
-    lines += [f"- {key}: {n} changes" for key, n in per_key.most_common(8)]
-    soon = sorted((r for r in open_rows if r.deadline is not None and r.deadline <= now + HORIZON),
-                  key=lambda r: r.deadline or now)
-    lines += ["", f"## Deadlines in the next {int(HORIZON.total_seconds() // 3600)} hours", ""]
-    lines += [f"- {r.deadline:%H:%M}Z {r.key} {r.deadline_kind}"
-              + (" (passed)" if r.deadline and r.deadline < now else "") for r in soon[:15]]
-    if not soon:
-        lines.append("- none")
-    return Draft(shift, start, "\n".join(lines))
+def item(row: Handoff) -> Item:
+    status = row.status + (_(" (auto)") if row.automatic else "")
+    return Item(row.id, row.id[-8:], status, f"{row.from_region} → {row.to_region} ({row.group_id})",
+                row.handoff_at, row.markdown, status_lines(row))
+
+
+def my_shift(ps: PolicySet | None, region: str | None, now: datetime) -> tuple[Shift | None, str | None]:
+    """The shift of my region (else the region on duty) that ends next, or why there is none."""
+    if ps is None:
+        return None, _("no policy set loaded")
+    groups = sorted(ps.follow_the_sun.values(), key=lambda g: g.id)
+    if not groups:
+        return None, _("no follow-the-sun group in the policy set")
+    group = next((g for g in groups if any(r.name == region for r in g.regions)), groups[0])
+    wanted = region if any(r.name == region for r in group.regions) else \
+        group_on_call(group, ps.schedules, now).region
+    found = next((s for s in shifts_ending(group, now, now + timedelta(days=9))
+                  if s.region == wanted), None)
+    if found is None:
+        return None, _("group {group} has no hand-off from region {region}").format(
+            group=group.id, region=wanted)
+    return found, None
+
+
+def load(store: Store, ps: PolicySet | None, region: str | None, now: datetime) -> Handoffs:
+    shift, problem = my_shift(ps, region, now)
+    rows = handoffs.handoffs(store)
+    mine = next((r for r in rows if shift is not None and r.group_id == shift.group
+                 and r.from_region == shift.region and r.handoff_at == shift.end), None)
+    received = [r for r in rows if r.status == "sent" and r is not mine
+                and (region is None or r.to_region == region)]
+    shown = {r.id for r in received} | ({mine.id} if mine else set())
+    return Handoffs(shift, problem, item(mine) if mine else None, [item(r) for r in received],
+                    [item(r) for r in rows if r.id not in shown][:HISTORY])
+
+
+def draft_now(store: Store, ps: PolicySet, shift: Shift, now: datetime, actor: str) -> Item:
+    """Draft the note for `shift` now (the runner would, `draft_before` the hand-off)."""
+    return item(new_draft(store, ps, shift, now, actor))
+
+
+def save(store: Store, ref: str, actor: str, markdown: str) -> Item:
+    return item(handoffs.edit(store, ref, actor, markdown))
+
+
+def send(store: Store, ref: str, actor: str, markdown: str) -> Item:
+    """Hand the note over as it stands in the editor."""
+    return item(handoffs.send(store, ref, actor, markdown))
+
+
+def ack(store: Store, ref: str, actor: str) -> Item:
+    return item(handoffs.ack(store, ref, actor))

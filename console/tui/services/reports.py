@@ -1,61 +1,54 @@
-"""The report figures over the last days: incidents opened per day, time to
-acknowledge and to resolve (medians), by severity and by service."""
+"""The Reports screen's figures: `console.reports.figures.report` over the op log,
+the same numbers `sunrelay report --by severity` prints for the window, and the
+incidents opened per day (their triggers) for the sparkline."""
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from console.domain.fold import wall_ms
+from console.domain.vocabulary import Kind
+from console.engine.adapter import to_datetime
+from console.reports.figures import report
+from console.reports.render import render
 from console.store import db
-from console.store.tables import Incident
+from policies import PolicySet
+from sync import oplog
+from sync.ops import Op
 
-INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
+WINDOWS = (timedelta(days=7), timedelta(days=30), timedelta(days=1))
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    since: datetime
+    now: datetime
+    figures: dict[str, Any]  # as `report` returns them
+    text: str  # the table `sunrelay report --by severity` prints
     days: list[str]
     opened_per_day: list[int]
-    resolved_per_day: list[int]
-    mtta_minutes: float | None
-    mttr_minutes: float | None
-    by_severity: list[tuple[str, int]]
-    by_service: list[tuple[str, int]]
-    total: int
-    open_now: int
 
 
-def _median_minutes(spans: list[timedelta]) -> float | None:
-    if not spans:
-        return None
-    return statistics.median(s.total_seconds() / 60 for s in spans)
-
-
-def build(engine: Engine, now: datetime, days: int = 7) -> Report:
-    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    cols = INCIDENTS.c
+def build(engine: Engine, ps: PolicySet, now: datetime, window: timedelta) -> Report:
+    histories: dict[str, list[Op]] = defaultdict(list)
     with db.reading(engine) as conn:
-        rows = list(conn.execute(
-            select(cols.severity, cols.service, cols.status, cols.created_at,
-                   cols.acknowledged_at, cols.resolved_at).where(cols.created_at >= start)))
-    labels = [(start + timedelta(days=d)).strftime("%a") for d in range(days)]
+        for op in oplog.iter_ops_by_entity(conn):
+            histories[op.entity].append(op)
+    since = now - window
+    figures = report(histories, ps, since, now, "severity")
+    days = max(1, round(window / timedelta(days=1)))
+    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     opened = [0] * days
-    resolved = [0] * days
-    for r in rows:
-        opened[min(days - 1, (r.created_at - start).days)] += 1
-        if r.resolved_at is not None and r.resolved_at >= start:
-            resolved[min(days - 1, (r.resolved_at - start).days)] += 1
-    return Report(
-        days=labels, opened_per_day=opened, resolved_per_day=resolved,
-        mtta_minutes=_median_minutes([r.acknowledged_at - r.created_at for r in rows
-                                      if r.acknowledged_at is not None]),
-        mttr_minutes=_median_minutes([r.resolved_at - r.created_at for r in rows
-                                      if r.resolved_at is not None]),
-        by_severity=sorted(Counter(r.severity for r in rows).items()),
-        by_service=Counter(r.service for r in rows).most_common(6),
-        total=len(rows), open_now=sum(1 for r in rows if r.status != "resolved"),
-    )
+    for ops in histories.values():
+        first = ops[0]
+        if first.kind == Kind.TRIGGER:
+            at = to_datetime(wall_ms(first.hlc))
+            if start <= at < now:
+                opened[min(days - 1, (at - start).days)] += 1
+    labels = [(start + timedelta(days=d)).strftime("%a %d") for d in range(days)]
+    return Report(since, now, figures, render(figures, "table"), labels, opened)
