@@ -78,7 +78,7 @@ class IncidentTable(ScrollView, can_focus=True):
         Binding("home,g", "jump(0)", "Top", show=False, id="table.top"),
         Binding("end,G", "jump(-1)", "Bottom", show=False, id="table.bottom"),
         Binding("enter", "select", "Open", id="table.open"),
-        Binding("space", "mark", "Mark", id="table.mark"),
+        Binding("space", "mark", "Mark", show=False, id="table.mark"),
         Binding("asterisk", "mark_all", "Mark all shown", show=False, id="table.mark-all"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
