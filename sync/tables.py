@@ -9,17 +9,22 @@ from sqlmodel import Field, SQLModel
 
 
 class OpLogRow(SQLModel, table=True):
-    """Append-only: a row is written once and never updated or deleted."""
+    """Append-only: a row is written once and never updated or deleted.
+
+    Clustered by (site, seq), each site's chain in order (WITHOUT ROWID on
+    SQLite): an append writes the row once, not a row plus a (site, seq) index.
+    """
 
     __tablename__ = "op_log"
     __table_args__ = (
-        UniqueConstraint("site", "seq", name="uq_op_log_site_seq"),
+        UniqueConstraint("op_id", name="uq_op_log_op_id"),
         Index("ix_op_log_entity_order", "entity", "hlc", "site", "seq"),
+        {"sqlite_with_rowid": False},
     )
 
-    op_id: str = Field(primary_key=True, max_length=36)
-    site: str = Field(max_length=64)
-    seq: int
+    op_id: str = Field(max_length=36)
+    site: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     hlc: str = Field(max_length=24)
     actor: str = Field(max_length=200)
     entity: str = Field(max_length=64)

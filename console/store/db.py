@@ -18,7 +18,7 @@ from sync.oplog import Prepared
 # BEGIN on the driver's cursor: it opens every transaction, Core would double its cost.
 _BEGIN = {mode: Prepared(text(f"BEGIN {mode}")) for mode in ("IMMEDIATE", "DEFERRED")}
 # The newest migration this code knows; tests assert it matches Alembic's head.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from console.domain.state import IncidentState
-from sync.ops import Op
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Every column the fold owns: all but `next_due_at`, which the engine owns.
@@ -67,11 +66,3 @@ def state_from_row(row: Any) -> IncidentState:
     )
     state.load_extras(row.fold_state)
     return state
-
-
-def note_values(op: Op, wall_ms: int) -> dict[str, Any]:
-    return {
-        "op_id": op.op_id, "incident_id": op.entity, "hlc": op.hlc, "site": op.site,
-        "seq": op.seq, "author": op.actor, "text": op.payload["text"],
-        "created_at": ms_to_dt(wall_ms),
-    }

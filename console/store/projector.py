@@ -8,24 +8,18 @@ their columns move.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete
+from sqlalchemy import Connection, bindparam
 
-from console.domain.fold import wall_ms
 from console.domain.state import IncidentState
-from console.domain.vocabulary import Kind
-from console.store.projection import FOLD_COLUMNS, incident_values, note_values
-from console.store.tables import Incident, IncidentNote
+from console.store.projection import FOLD_COLUMNS, incident_values
+from console.store.tables import Incident
 from sync.oplog import Prepared
-from sync.ops import Op
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
-NOTES = IncidentNote.__table__  # type: ignore[attr-defined]
 _INSERT = Prepared(INCIDENTS.insert(), FOLD_COLUMNS)
-_INSERT_NOTES = Prepared(NOTES.insert())
-_DELETE_NOTES = Prepared(delete(NOTES).where(NOTES.c.incident_id == bindparam("b_id")))
 # One update statement per set of changed columns; few sets ever occur.
 _UPDATES: dict[tuple[str, ...], Prepared] = {}
 
@@ -43,11 +37,9 @@ class ProjectionWriter:
         self.conn = conn
         self.inserts: list[dict[str, Any]] = []
         self.updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        self.notes: list[dict[str, Any]] = []
-        self.cleared: list[dict[str, Any]] = []
 
-    def put(self, state: IncidentState, before: Mapping[Any, Any] | None, ops: Sequence[Op]) -> None:
-        """Write `state` (over `before`, the row as read) and the notes among `ops`."""
+    def put(self, state: IncidentState, before: Mapping[Any, Any] | None) -> None:
+        """Write `state` over `before`, the row as read (None: a new incident)."""
         values = incident_values(state)
         if before is None:
             self.inserts.append(values)
@@ -55,23 +47,11 @@ class ProjectionWriter:
             changed = {k: v for k, v in values.items() if before[k] != v}
             if changed:
                 self.updates.setdefault(tuple(sorted(changed)), []).append({**changed, "b_id": state.id})
-        self.notes += [note_values(op, wall_ms(op.hlc)) for op in ops if op.kind == Kind.NOTE]
-
-    def replace(self, state: IncidentState | None, before: Mapping[Any, Any] | None,
-                history: Sequence[Op]) -> None:
-        """Write an incident folded afresh from its whole history."""
-        if before is not None:
-            self.cleared.append({"b_id": before["id"]})
-        if state is not None:
-            self.put(state, before, history)
 
     def flush(self) -> None:
-        if self.cleared:
-            _DELETE_NOTES.run(self.conn, self.cleared)
         if self.inserts:
             _INSERT.run(self.conn, self.inserts)
+            self.inserts = []
         for columns, rows in self.updates.items():
             _update(columns).run(self.conn, rows)
-        if self.notes:
-            _INSERT_NOTES.run(self.conn, self.notes)
-        self.__init__(self.conn)  # type: ignore[misc]
+        self.updates = {}

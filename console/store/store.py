@@ -15,21 +15,21 @@ from sqlalchemy.exc import DBAPIError
 
 from console.domain import commands
 from console.domain.commands import Change
-from console.domain.fold import apply, fold, notes
+from console.domain.fold import apply, fold, wall_ms
 from console.domain.state import IncidentState
 from console.domain.vocabulary import KINDS, Kind, Status
 from console.store import db
-from console.store.projection import state_from_row
+from console.store.projection import ms_to_dt, state_from_row
 from console.store.projector import ProjectionWriter
 from console.store.tables import Incident, IncidentNote
 from sync import oplog
 from sync.hlc import Clock, wall_clock_ms
 from sync.oplog import Chain, ChainProblem, Draft, OpLog, Prepared
 from sync.ops import Op
-from sync.tables import LocalSite
+from sync.tables import LocalSite, OpLogRow
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
-NOTES = IncidentNote.__table__  # type: ignore[attr-defined]
+OPS = OpLogRow.__table__  # type: ignore[attr-defined]
 OPEN_STATUSES = (Status.TRIGGERED.value, Status.ACKNOWLEDGED.value)
 # Built once with bound parameters, and run as `Prepared` on every write's path.
 _BY_KEY_OR_ID = Prepared(select(INCIDENTS).where(
@@ -45,10 +45,18 @@ _LAST_NUMBER = Prepared(select(func.coalesce(func.max(INCIDENTS.c.key_number), 0
 _BY_IDS = select(INCIDENTS).where(INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
 _SET_DUE = Prepared(INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), ("next_due_at",))
 _CHUNK = 500
+_NOTES = select(OPS.c.op_id, OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq, OPS.c.actor,
+                OPS.c.payload).where(OPS.c.kind == Kind.NOTE.value)
 _LIST_COLUMNS = [column for column in INCIDENTS.c if column.name != "fold_state"]
 # A row of `Store.incidents`: every `Incident` column as an attribute but `fold_state`.
 IncidentRow = Row[Any]
 _SITE_NAME = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+
+
+def _note(row: Any) -> IncidentNote:
+    return IncidentNote.model_construct(
+        op_id=row.op_id, incident_id=row.entity, hlc=row.hlc, site=row.site, seq=row.seq,
+        author=row.actor, text=row.payload["text"], created_at=ms_to_dt(wall_ms(row.hlc)))
 
 
 class NotFound(LookupError):
@@ -84,7 +92,6 @@ class _Written:
 
     state: IncidentState
     before: Mapping[str, Any] | None  # its row as read (None: opened in this transaction)
-    ops: list[Op]
 
 
 class Writes:
@@ -170,10 +177,9 @@ class Writes:
         assert state is not None  # the first local op of an incident is its trigger
         written = self._written.get(entity)
         if written is None:
-            self._written[entity] = _Written(state, before, ops)
+            self._written[entity] = _Written(state, before)
         else:
             written.state = state
-            written.ops += ops
         self._keys[state.key] = entity
         if state.dedup_key:
             self._dedup_keys.add(state.dedup_key)
@@ -184,7 +190,7 @@ class Writes:
         if self._written:
             writer = ProjectionWriter(self._conn)
             for written in self._written.values():
-                writer.put(written.state, written.before, written.ops)
+                writer.put(written.state, written.before)
             writer.flush()
             self._written.clear()
             self._keys.clear()
@@ -308,7 +314,7 @@ class Store:
             for op in ops:
                 state = apply(state, op)
             assert state is not None
-            writer.put(state, row, ops)
+            writer.put(state, row)
         if refold:
             # A new incident whose ops all came in this batch folds from them alone.
             held = oplog.count_by_entity(conn, [entity for entity, _ in refold])
@@ -316,7 +322,9 @@ class Store:
             histories = oplog.ops_for_entities(conn, [e for e, _ in refold if e not in whole])
             histories.update({e: by_entity[e] for e in whole})
             for entity, row in refold:
-                writer.replace(fold(histories[entity]), row, histories[entity])
+                folded = fold(histories[entity])
+                if folded is not None:
+                    writer.put(folded, row)
         writer.flush()
 
     def rebuild(self) -> int:
@@ -326,7 +334,6 @@ class Store:
             due = [{"b_id": r.id, "next_due_at": r.next_due_at} for r in conn.execute(
                 select(INCIDENTS.c.id, INCIDENTS.c.next_due_at)
                 .where(INCIDENTS.c.next_due_at.is_not(None)))]
-            conn.execute(delete(NOTES))
             conn.execute(delete(INCIDENTS))
             writer = ProjectionWriter(conn)
             history: list[Op] = []
@@ -334,7 +341,7 @@ class Store:
                 if history and (op is None or op.entity != history[0].entity):
                     state = fold(history)
                     if state is not None:
-                        writer.put(state, None, notes(history))
+                        writer.put(state, None)
                         count += 1
                     history = []
                     if len(writer.inserts) >= 1000:
@@ -393,9 +400,8 @@ class Store:
 
     def notes(self, incident_id: str) -> list[IncidentNote]:
         with db.reading(self.engine) as conn:
-            rows = conn.execute(select(NOTES).where(NOTES.c.incident_id == incident_id)
-                                .order_by(NOTES.c.hlc, NOTES.c.site, NOTES.c.seq))
-            return [IncidentNote.model_construct(**row._mapping) for row in rows]
+            return [_note(row) for row in conn.execute(
+                _NOTES.where(OPS.c.entity == incident_id).order_by(OPS.c.hlc, OPS.c.site, OPS.c.seq))]
 
     def timeline(self, incident_id: str) -> list[Op]:
         with db.reading(self.engine) as conn:
@@ -422,6 +428,5 @@ class Store:
                 {k: v for k, v in row._mapping.items() if k != "next_due_at"}
                 for row in conn.execute(select(INCIDENTS).order_by(INCIDENTS.c.id))
             ]
-            note_rows = [dict(row._mapping) for row in
-                         conn.execute(select(NOTES).order_by(NOTES.c.op_id))]
+            note_rows = [dict(_note(row)) for row in conn.execute(_NOTES.order_by(OPS.c.op_id))]
         return incidents, note_rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 from console.store.types import UTCDateTime
@@ -53,20 +53,17 @@ class Incident(SQLModel, table=True):
     fold_state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-class IncidentNote(SQLModel, table=True):
-    __tablename__ = "incident_note"
-    __table_args__ = (Index("ix_incident_note_order", "incident_id", "hlc", "site", "seq"),)
+class IncidentNote(SQLModel):
+    """A note as shown: read from its `note` op in the log, not kept a second time."""
 
-    op_id: str = Field(primary_key=True, max_length=36)
-    incident_id: str = Field(
-        sa_column=Column(String(36), ForeignKey("incident.id", ondelete="CASCADE"), nullable=False)
-    )
-    hlc: str = Field(max_length=24)
-    site: str = Field(max_length=64)
+    op_id: str
+    incident_id: str
+    hlc: str
+    site: str
     seq: int
-    author: str = Field(max_length=200)
-    text: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    author: str
+    text: str
+    created_at: datetime
 
 
 class Outbox(SQLModel, table=True):

@@ -9,6 +9,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
+from console.domain import commands
 from console.store import db
 from console.store.db import SCHEMA_HEAD, StoreError
 from console.store.store import Store
@@ -25,10 +26,36 @@ def test_an_empty_database_upgrades_to_head(db_url: str) -> None:
         with engine.connect() as conn:
             assert db.current_revision(conn) == SCHEMA_HEAD
             tables = set(inspect(conn).get_table_names())
-        assert {"op_log", "site_head", "local_site", "incident", "incident_note"} <= tables
+        assert {"op_log", "site_head", "local_site", "incident"} <= tables
+        assert "incident_note" not in tables  # notes are read from the op log (0004)
         assert db.upgrade(engine) == (SCHEMA_HEAD, SCHEMA_HEAD)
     finally:
         engine.dispose()
+
+
+def test_0004_keeps_every_op_and_note_down_and_up_again(db_url: str) -> None:
+    """0004 moves the op log to a (site, seq) key; no op is lost either way."""
+    from alembic import command
+
+    with Store.open(db_url, site_name="JKT") as store:
+        key = store.trigger("ana", title="disk", service="db", severity="sev2").state.key
+        store.act(key, "ana", lambda s: commands.note(s, "looking"))
+        store.act(key, "ana", commands.ack)
+        before = store.projection(), store.verify()
+        with store.engine.begin() as conn:
+            command.downgrade(db._alembic_config(conn), "0003")
+        with store.engine.begin() as conn:
+            assert db.current_revision(conn) == "0003"
+            command.upgrade(db._alembic_config(conn), "head")
+        assert (store.projection(), store.verify()) == before
+        store.act(key, "ana", lambda s: commands.note(s, "still there"))
+        assert [n.text for n in store.notes(store.find(key).id)] == ["looking", "still there"]
+
+
+def test_sqlite_keeps_the_op_log_clustered_by_site_and_seq(sqlite_url: str) -> None:
+    with Store.open(sqlite_url, site_name="JKT") as store, store.engine.connect() as conn:
+        sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'op_log'").scalar()
+        assert "WITHOUT ROWID" in str(sql)
 
 
 def test_the_migrated_schema_matches_the_models(sqlite_url: str) -> None:
