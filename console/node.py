@@ -28,7 +28,7 @@ from console.engine.cycle import Engine
 from console.engine.lease import elector_for
 from console.engine.metrics import standard
 from console.engine.ownership import Ownership
-from console.engine.runner import EngineRunner
+from console.engine.runner import ENGINE_BATCH, EngineRunner
 from console.handoff.runner import HandoffRunner
 from console.ingest.app import Background, create_app
 from console.ingest.commit import GroupCommitter
@@ -157,6 +157,9 @@ class Node:
         # that console is heard from; without, this console runs them all.
         ownership = (Ownership(store.site.site, self.replication.last_heard)
                      if self.replication.clients else None)
+        # The process's writer thread: ingest's group commits, and the engine's turns between them.
+        committer = GroupCommitter(store, after_commit=self.changed)
+        self.committer = committer
         if options.engine:
             channels: dict[str, Channel] = {
                 "webhook": WebhookChannel(self.client, options.webhook_secret),
@@ -164,16 +167,15 @@ class Node:
                 "command": CommandChannel(), "console": ConsoleChannel(bus)}
             self.runner = EngineRunner(
                 Engine(store, policy_set, metrics=metrics, ownership=ownership,
-                       overrides=OverrideLog(store.engine)),
+                       overrides=OverrideLog(store.engine), batch=ENGINE_BATCH),
                 Dispatcher(store, channels, metrics=metrics),
                 elector_for(store.engine, timedelta(seconds=options.lease_seconds)),
-                renew_every=max(0.2, options.lease_seconds / 3))
+                renew_every=max(0.2, options.lease_seconds / 3), offload=committer.call)
             jobs.append(self.runner.run)
             jobs.append(functools.partial(
                 self._handoffs, HandoffRunner(store, policy_set, regions=options.regions)))
             if options.webhook_secret is None:
                 log.warning("SUNRELAY_WEBHOOK_SECRET is not set: webhook notifications will fail, unsigned")
-        committer = GroupCommitter(store, after_commit=self.changed)
         self.app = create_app(IngestService(store, policy_set, committer, metrics=metrics),
                               health=self.runner.health if self.runner else None, background=jobs,
                               routers=[self.replication.router])
@@ -188,7 +190,7 @@ class Node:
         while True:
             if self.runner is not None and self.runner.role == "leader":
                 try:
-                    await asyncio.to_thread(handoffs.tick, datetime.now(UTC))
+                    await self.committer.call(handoffs.tick, datetime.now(UTC))
                 except SQLAlchemyError as exc:
                     log.error("handoff runner failed: %s", exc)
             await asyncio.sleep(HANDOFF_EVERY_S)

@@ -12,6 +12,10 @@ every page would go out once per process.
 - **PostgreSQL**: a session advisory lock held on a connection of its own.
   The server drops it when that session ends, so a killed process frees it
   at once; `fence` checks the lock is still held by that session.
+
+Under load the engine also shares the write lock fairly (`Turn`): ingest
+commits wait while an engine transaction holds it, so a tick with a backlog
+stops after its time slice and leaves the rest, still due, to the next tick.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import contextlib
 import hashlib
 import os
 import socket
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -30,6 +36,32 @@ from console.engine.queries import LEASE_NAME, LEASES
 
 class LeaseLost(RuntimeError):
     """This process no longer holds the engine lease: it must stop writing."""
+
+
+class Yielded(RuntimeError):
+    """The engine's turn at the write lock is over; nothing of the refused transaction was written."""
+
+
+class Turn:
+    """One tick's fence with a time slice: the first `free` write transactions of the
+    tick always run (its changes and a first batch of due incidents: every tick makes
+    progress); after that, once `slice` seconds have passed, the next one refuses to
+    start. Each transaction is whole, so what was not reached simply stays due."""
+
+    def __init__(self, fence: Callable[[Connection], None], slice_s: float, *,
+                 clock: Callable[[], float] = time.monotonic, free: int = 2) -> None:
+        self.fence = fence
+        self.slice_s = slice_s
+        self.clock = clock
+        self.free = free
+        self.started = clock()
+        self.turns = 0
+
+    def __call__(self, conn: Connection) -> None:
+        self.fence(conn)
+        self.turns += 1
+        if self.turns > self.free and self.clock() - self.started >= self.slice_s:
+            raise Yielded(f"after {self.turns - 1} write transactions")
 
 
 class Elector(Protocol):

@@ -9,6 +9,12 @@ transaction, commits once, and only then answers them. If any request fails
 and each request of the batch runs again in a transaction of its own, so one
 bad request never costs the others their commit. Nobody gets an answer before
 the commit that holds their op.
+
+The process's other writers (the engine's ticks, its lease, the handoff
+runner) take their turns on the same thread (`call`). Two threads of one
+process contending for SQLite's write lock do not queue for it: the loser
+polls with sleeps that grow to 100 ms (busy_timeout), while the lock often
+sits free; taking turns here costs no wait beyond the turn itself.
 """
 
 from __future__ import annotations
@@ -18,22 +24,34 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
 
 from console.store.store import Store, Writes
 
 T = TypeVar("T")
+P = ParamSpec("P")
 Work = Callable[[Writes], Any]
 _STOP = object()
+Answer = tuple[asyncio.Future[Any], bool, Any]
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():  # the request was cancelled (client went away); its op still committed
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+@dataclass(frozen=True, slots=True)
+class _Item:
+    work: Callable[..., Any]
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    alone: bool  # a `call`: run by itself, outside any group transaction
+
+
+def _settle(answers: list[Answer]) -> None:
+    for future, ok, value in answers:
+        if future.done():  # the request was cancelled (client went away); its op still committed
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
 
 
 class GroupCommitter:
@@ -60,52 +78,77 @@ class GroupCommitter:
 
     async def submit(self, work: Callable[[Writes], T]) -> T:
         """Run `work` in the next group transaction; return its result after the commit."""
+        return await self._put(work, alone=False)
+
+    async def call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `fn(*args, **kwargs)` on the writer thread by itself, between group
+        transactions, in turn with them (like `asyncio.to_thread`, on this thread)."""
+        return await self._put(lambda: fn(*args, **kwargs), alone=True)
+
+    async def _put(self, work: Callable[..., T], *, alone: bool) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((work, loop, future))
+        self._queue.put(_Item(work, loop, future, alone))
         return await future
 
     def _run(self) -> None:
+        pending: Any = None
         while True:
-            first = self._queue.get()
+            first = pending if pending is not None else self._queue.get()
+            pending = None
             if first is _STOP:
                 return
+            if first.alone:
+                self._answer([(first, self._alone(first.work))])
+                continue
             batch = [first]
-            stop = False
             while len(batch) < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
-                    stop = True
+                if item is _STOP or item.alone:
+                    pending = item
                     break
                 batch.append(item)
             self._commit(batch)
-            if stop:
-                return
 
-    def _commit(self, batch: list[Any]) -> None:
+    def _commit(self, batch: list[_Item]) -> None:
         results: list[tuple[bool, Any]] = []
         try:
             with self.store.writing() as w:
-                for work, _, _ in batch:
-                    results.append((True, work(w)))
+                for item in batch:
+                    results.append((True, item.work(w)))
         except Exception:
             # Some request failed (a refusal or worse) with others' writes in the same
             # transaction, all now rolled back: give each request a transaction of its own.
-            results = [self._alone(work) for work, _, _ in batch]
+            results = [self._alone(self._in_transaction(item.work)) for item in batch]
         self.batches += 1
         self.items += len(batch)
-        for (_, loop, future), (ok, value) in zip(batch, results, strict=True):
-            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits any more
-                loop.call_soon_threadsafe(_settle, future, ok, value)
+        self._answer(list(zip(batch, results, strict=True)))
         if self.after_commit is not None:
             self.after_commit()
 
-    def _alone(self, work: Work) -> tuple[bool, Any]:
-        try:
+    def _in_transaction(self, work: Work) -> Callable[[], Any]:
+        def run() -> Any:
             with self.store.writing() as w:
-                return True, work(w)
+                return work(w)
+        return run
+
+    @staticmethod
+    def _alone(work: Callable[[], Any]) -> tuple[bool, Any]:
+        try:
+            return True, work()
         except Exception as exc:  # this request's answer; the others are unaffected
             return False, exc
+
+    @staticmethod
+    def _answer(done: list[tuple[_Item, tuple[bool, Any]]]) -> None:
+        # One hand-over per event loop for the whole batch: each call_soon_threadsafe wakes
+        # the loop through its self-pipe, and the loop shares the GIL with this thread.
+        answers: dict[asyncio.AbstractEventLoop, list[Answer]] = {}
+        for item, (ok, value) in done:
+            answers.setdefault(item.loop, []).append((item.future, ok, value))
+        for loop, settled in answers.items():
+            with contextlib.suppress(RuntimeError):  # that loop has closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, settled)
