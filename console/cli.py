@@ -7,40 +7,60 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
 
-from console import render
+from console import i18n, render
 from console.domain import commands
 from console.domain.commands import Change, IllegalTransition
 from console.domain.state import IncidentState
 from console.domain.vocabulary import VocabularyError
+from console.i18n import _, _l, ngettext
 from console.store.db import StoreError
 from console.store.store import NotFound, Store
 
 app = typer.Typer(
-    name="sunrelay", help="Sunrelay: the on-call console for the terminal.",
+    name="sunrelay", help=_l("Sunrelay: the on-call console for the terminal."),
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
 )
-db_app = typer.Typer(help="Look after the store: migrate, rebuild, verify.", no_args_is_help=True)
+db_app = typer.Typer(help=_l("Look after the store: migrate, rebuild, verify."), no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 DbOpt = Annotated[str | None, typer.Option(
     "--db", envvar="SUNRELAY_DB", show_envvar=True,
-    help="Database URL or SQLite path [default: ~/.local/share/sunrelay/sunrelay.db]")]
+    help=_l("Database URL or SQLite path [default: ~/.local/share/sunrelay/sunrelay.db]"))]
 AsOpt = Annotated[str | None, typer.Option(
     "--as", envvar="SUNRELAY_USER", show_envvar=True,
-    help="Who is acting [default: your login name]")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (see docs/cli.md)")]
-KeyArg = Annotated[str, typer.Argument(help="Incident key, e.g. JKT-42")]
+    help=_l("Who is acting [default: your login name]"))]
+JsonOpt = Annotated[bool, typer.Option("--json", help=_l("Print JSON (see docs/cli.md)"))]
+KeyArg = Annotated[str, typer.Argument(help=_l("Incident key, e.g. JKT-42"))]
 
 
 def fail(message: str) -> NoReturn:
-    print(f"sunrelay: error: {message}", file=sys.stderr)
+    print(_("sunrelay: error: {message}").format(message=message), file=sys.stderr)
     raise typer.Exit(1)
+
+
+def choose_language(value: str | None) -> str | None:
+    """--lang is eager, so `--lang id --help` already shows help in Indonesian."""
+    try:
+        i18n.select(value)
+    except i18n.UnknownLanguage:
+        raise typer.BadParameter(_("{value!r} is not one of: {languages}").format(
+            value=value, languages=", ".join(i18n.LANGUAGES))) from None
+    return value
+
+
+@app.callback()
+def root(lang: Annotated[str | None, typer.Option(
+    "--lang", metavar="LANG", is_eager=True, callback=choose_language,
+    help=_l("Language: en or id [default: SUNRELAY_LANG, else the locale (LANGUAGE, LC_ALL, "
+            "LC_MESSAGES, LANG), else en]"))] = None) -> None:
+    # The work is done by choose_language; typer needs a callback to hold a global option.
+    pass
 
 
 @contextmanager
@@ -71,25 +91,24 @@ def parse_labels(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            fail(f"label {item!r} is not key=value")
+            fail(_("label {item!r} is not key=value").format(item=item))
         labels[name.strip()] = value.strip()
     return labels
 
 
-@app.command()
+@app.command(help=_l("Open an incident, or retrigger the open one with the same dedup key."))
 def trigger(
-    title: Annotated[str, typer.Argument(help="What is wrong, in a line")],
-    service: Annotated[str, typer.Option("--service", "-s", help="The affected service")],
-    severity: Annotated[str, typer.Option(help="sev1..sev4 or critical/high/medium/low")] = "sev2",
+    title: Annotated[str, typer.Argument(help=_l("What is wrong, in a line"))],
+    service: Annotated[str, typer.Option("--service", "-s", help=_l("The affected service"))],
+    severity: Annotated[str, typer.Option(help=_l("sev1..sev4 or critical/high/medium/low"))] = "sev2",
     dedup_key: Annotated[str | None, typer.Option(
-        "--dedup-key", help="Repeats with this key fold into the open incident")] = None,
+        "--dedup-key", help=_l("Repeats with this key fold into the open incident"))] = None,
     label: Annotated[list[str] | None, typer.Option(
-        "--label", "-l", help="key=value metadata; repeat for more")] = None,
+        "--label", "-l", help=_l("key=value metadata; repeat for more"))] = None,
     priority: Annotated[str | None, typer.Option(help="P1..P4")] = None,
-    team: Annotated[str | None, typer.Option(help="Owning team")] = None,
+    team: Annotated[str | None, typer.Option(help=_l("Owning team"))] = None,
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Open an incident, or retrigger the open one with the same dedup key."""
     labels = parse_labels(label or [])
     with opened(db) as store:
         result = store.trigger(actor(as_), title=title, service=service, severity=severity,
@@ -97,19 +116,20 @@ def trigger(
         if as_json:
             dump({**render.incident_json(store.find(result.state.id)), "created": result.created})
         elif result.created:
-            print(f"{result.state.key} triggered: {result.state.title}")
+            print(_("{key} triggered: {title}").format(key=result.state.key, title=result.state.title))
         else:
-            print(f"{result.state.key} retriggered ({result.state.alert_count} alerts)")
+            print(ngettext("{key} retriggered ({count} alert)", "{key} retriggered ({count} alerts)",
+                           result.state.alert_count).format(key=result.state.key,
+                                                            count=result.state.alert_count))
 
 
-@app.command("list")
+@app.command("list", help=_l("Incidents: the open ones, most severe first, or all of them, newest first."))
 def list_(
-    status: Annotated[str, typer.Option(help="open or all")] = "open",
+    status: Annotated[str, typer.Option(help=_l("open or all"))] = "open",
     db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Incidents: the open ones, most severe first, or all of them, newest first."""
     if status not in ("open", "all"):
-        fail(f"--status must be open or all, not {status!r}")
+        fail(_("--status must be open or all, not {status!r}").format(status=status))
     with opened(db) as store:
         rows = store.incidents(status=status)
         if as_json:
@@ -118,9 +138,8 @@ def list_(
             print(render.table(rows, datetime.now(UTC)))
 
 
-@app.command()
+@app.command(help=_l("One incident with its notes and full timeline."))
 def show(key: KeyArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """One incident with its notes and full timeline."""
     with opened(db) as store:
         row = store.find(key)
         notes, timeline = store.notes(row.id), store.timeline(row.id)
@@ -131,107 +150,100 @@ def show(key: KeyArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def _act(key: str, who: str | None, url: str | None, as_json: bool,
-         decide: Callable[[IncidentState], Change], done: str) -> None:
+         decide: Callable[[IncidentState], Change], done: str, **fields: str) -> None:
     with opened(url) as store:
         state = store.act(key, actor(who), decide)
         if as_json:
             dump(render.incident_json(store.find(state.id)))
         else:
-            print(f"{state.key} {done}")
+            print(done.format(key=state.key, **fields))
 
 
-@app.command()
+@app.command(help=_l("Acknowledge: I have it; stop escalating."))
 def ack(key: KeyArg, as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Acknowledge: I have it; stop escalating."""
-    _act(key, as_, db, as_json, commands.ack, "acknowledged")
+    _act(key, as_, db, as_json, commands.ack, _("{key} acknowledged"))
 
 
-@app.command()
+@app.command(help=_l("Give an acknowledged incident back: it is triggered again and escalates."))
 def unack(key: KeyArg, as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Give an acknowledged incident back: it is triggered again and escalates."""
-    _act(key, as_, db, as_json, commands.unack, "unacknowledged: triggered again")
+    _act(key, as_, db, as_json, commands.unack, _("{key} unacknowledged: triggered again"))
 
 
-@app.command()
+@app.command(help=_l("Resolve the incident."))
 def resolve(key: KeyArg, as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Resolve the incident."""
-    _act(key, as_, db, as_json, commands.resolve, "resolved")
+    _act(key, as_, db, as_json, commands.resolve, _("{key} resolved"))
 
 
-@app.command()
+@app.command(help=_l("Reopen a resolved incident."))
 def reopen(
-    key: KeyArg, reason: Annotated[str, typer.Option(help="Why it is back")] = "",
+    key: KeyArg, reason: Annotated[str, typer.Option(help=_l("Why it is back"))] = "",
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Reopen a resolved incident."""
-    _act(key, as_, db, as_json, lambda s: commands.reopen(s, reason), "reopened")
+    _act(key, as_, db, as_json, lambda s: commands.reopen(s, reason), _("{key} reopened"))
 
 
-@app.command()
+@app.command(help=_l("Add a note to the incident's timeline."))
 def note(
-    key: KeyArg, text: Annotated[str, typer.Argument(help="The note")],
+    key: KeyArg, text: Annotated[str, typer.Argument(help=_l("The note"))],
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Add a note to the incident's timeline."""
-    _act(key, as_, db, as_json, lambda s: commands.note(s, text), "noted")
+    _act(key, as_, db, as_json, lambda s: commands.note(s, text), _("{key} noted"))
 
 
-@app.command()
+@app.command(help=_l("Escalate to the next level (or --level N)."))
 def escalate(
     key: KeyArg,
-    reason: Annotated[str, typer.Option(help="Why escalate")] = "escalated by hand",
-    level: Annotated[int | None, typer.Option(help="Go to this level [default: the next]")] = None,
+    # The default reason is recorded in the op log and read by every console: it stays English.
+    reason: Annotated[str, typer.Option(help=_l("Why escalate"))] = "escalated by hand",
+    level: Annotated[int | None, typer.Option(help=_l("Go to this level [default: the next]"))] = None,
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Escalate to the next level (or --level N)."""
     _act(key, as_, db, as_json, lambda s: commands.escalate(s, reason, level=level),
-         "escalated")
+         _("{key} escalated"))
 
 
-@app.command()
+@app.command(help=_l("Set the severity."))
 def severity(
     key: KeyArg, value: Annotated[str, typer.Argument(help="sev1..sev4")],
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Set the severity."""
-    _act(key, as_, db, as_json, lambda s: commands.set_severity(s, value), f"severity {value}")
+    _act(key, as_, db, as_json, lambda s: commands.set_severity(s, value),
+         _("{key} severity {value}"), value=value)
 
 
-@app.command()
+@app.command(help=_l("Set the priority."))
 def priority(
     key: KeyArg, value: Annotated[str, typer.Argument(help="P1..P4")],
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Set the priority."""
-    _act(key, as_, db, as_json, lambda s: commands.set_priority(s, value), f"priority {value}")
+    _act(key, as_, db, as_json, lambda s: commands.set_priority(s, value),
+         _("{key} priority {value}"), value=value)
 
 
-@app.command()
+@app.command(help=_l("Set the response stage."))
 def stage(
     key: KeyArg,
-    value: Annotated[str, typer.Argument(help="new, triage, investigating, mitigating, monitoring")],
+    value: Annotated[str, typer.Argument(help=_l("new, triage, investigating, mitigating, monitoring"))],
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Set the response stage."""
-    _act(key, as_, db, as_json, lambda s: commands.set_stage(s, value), f"stage {value}")
+    _act(key, as_, db, as_json, lambda s: commands.set_stage(s, value),
+         _("{key} stage {value}"), value=value)
 
 
-@app.command()
+@app.command(help=_l("Hand the incident to another team, policy or person."))
 def reassign(
     key: KeyArg,
-    team: Annotated[str | None, typer.Option(help="Hand to this team")] = None,
-    policy: Annotated[str | None, typer.Option(help="Escalate by this policy")] = None,
-    assignee: Annotated[str | None, typer.Option(help="Hand to this person")] = None,
+    team: Annotated[str | None, typer.Option(help=_l("Hand to this team"))] = None,
+    policy: Annotated[str | None, typer.Option(help=_l("Escalate by this policy"))] = None,
+    assignee: Annotated[str | None, typer.Option(help=_l("Hand to this person"))] = None,
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Hand the incident to another team, policy or person."""
     _act(key, as_, db, as_json,
-         lambda s: commands.reassign(s, team=team, policy=policy, assignee=assignee), "reassigned")
+         lambda s: commands.reassign(s, team=team, policy=policy, assignee=assignee), _("{key} reassigned"))
 
 
-@db_app.command()
+@db_app.command(help=_l("Apply pending migrations (opening the store also does this)."))
 def upgrade(db: DbOpt = None) -> None:
-    """Apply pending migrations (opening the store also does this)."""
     from console.store import db as storedb
 
     try:
@@ -242,28 +254,29 @@ def upgrade(db: DbOpt = None) -> None:
             engine.dispose()
     except StoreError as exc:
         fail(str(exc))
-    print(f"schema at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+    print(_("schema at {revision}").format(revision=after) if before == after else
+          _("schema at {revision} (was {before})").format(revision=after, before=before or _("empty")))
 
 
-@db_app.command()
+@db_app.command(help=_l("Fold every incident again from the op log."))
 def rebuild(db: DbOpt = None) -> None:
-    """Fold every incident again from the op log."""
     with opened(db) as store:
         count = store.rebuild()
-        print(f"rebuilt {count} incidents from {store.count_ops()} ops")
+        print(_("rebuilt {count} incidents from {ops} ops").format(count=count, ops=store.count_ops()))
 
 
-@db_app.command()
+@db_app.command(help=_l("Check every site's hash chain: gaps and altered ops. Exit 1 if any."))
 def verify(db: DbOpt = None) -> None:
-    """Check every site's hash chain: gaps and altered ops. Exit 1 if any."""
     with opened(db) as store:
         problems = store.verify()
         count = store.count_ops()
     if problems:
         for problem in problems:
             print(f"sunrelay: {problem}", file=sys.stderr)
-        fail(f"op log damaged: {len(problems)} problem(s) in {count} ops")
-    print(f"op log intact: {count} ops")
+        fail(ngettext("op log damaged: {problems} problem(s) in {count} op",
+                      "op log damaged: {problems} problem(s) in {count} ops", count)
+             .format(problems=len(problems), count=count))
+    print(ngettext("op log intact: {count} op", "op log intact: {count} ops", count).format(count=count))
 
 
 def mount_tools(first: str) -> None:
@@ -275,7 +288,7 @@ def mount_tools(first: str) -> None:
         from console import policies_cli
 
         app.add_typer(policies_cli.app, name="policies")
-        app.command("who")(policies_cli.who)
+        app.command("who", help=policies_cli.WHO_HELP)(policies_cli.who)
     if everything or first == "peers":
         from console import peers_cli
 
@@ -291,7 +304,7 @@ def mount_tools(first: str) -> None:
     if everything or first == "update":
         from console import updates
 
-        app.command("update")(updates.update)
+        app.command("update", help=updates.HELP)(updates.update)
     if everything or first == "oncall":
         from console import override_cli
 
@@ -303,13 +316,26 @@ def mount_tools(first: str) -> None:
     if everything or first in ("console", "demo"):
         from console.tui import cli as tui_cli
 
-        app.command("console")(tui_cli.console)
-        app.command("demo")(tui_cli.demo)
+        app.command("console", help=tui_cli.CONSOLE_HELP)(tui_cli.console)
+        app.command("demo", help=tui_cli.DEMO_HELP)(tui_cli.demo)
+
+
+def split_lang(args: list[str]) -> tuple[list[str], list[str]]:
+    """A leading `--lang X` (or `--lang=X`), and the arguments after it, which name the command."""
+    if args and args[0].startswith("--lang="):
+        return args[:1], args[1:]
+    if args and args[0] == "--lang":
+        return args[:2], args[2:]
+    return [], args
 
 
 def main() -> None:
+    lang, rest = split_lang(sys.argv[1:])
+    # Chosen before typer builds the commands, whose help texts are then read in that language.
+    with suppress(i18n.UnknownLanguage):  # --lang's own callback reports it, in the usual form
+        i18n.select(lang[-1].removeprefix("--lang=") if lang else None)
     # No command (or only options, as in `sunrelay --readonly`) opens the console.
-    if len(sys.argv) == 1 or (sys.argv[1].startswith("-") and sys.argv[1] not in ("--help", "-h")):
-        sys.argv.insert(1, "console")
-    mount_tools(sys.argv[1])
-    app()
+    if not rest or (rest[0].startswith("-") and rest[0] not in ("--help", "-h")):
+        rest.insert(0, "console")
+    mount_tools(rest[0])
+    app(args=[*lang, *rest])

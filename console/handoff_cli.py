@@ -14,24 +14,25 @@ from console.handoff import store as handoffs
 from console.handoff.draft import Shift, shifts_ending, stamp
 from console.handoff.runner import new_draft
 from console.handoff.store import HandoffError
+from console.i18n import _, _l
 from console.policies_cli import AtOpt, PoliciesOpt, _load, _now
 from console.store.store import Store
 from console.store.tables import Handoff
 from policies import FollowTheSun, PolicySet, group_on_call
 
-app = typer.Typer(help="Follow-the-sun handoff notes: draft, send, acknowledge, read.",
+app = typer.Typer(help=_l("Follow-the-sun handoff notes: draft, send, acknowledge, read."),
                   no_args_is_help=True)
-RefArg = Annotated[str | None, typer.Argument(help="Handoff id, or its last characters (see list)")]
+RefArg = Annotated[str | None, typer.Argument(help=_l("Handoff id, or its last characters (see list)"))]
 
 
 def _group(ps: PolicySet, name: str | None) -> FollowTheSun:
     if name is not None:
         if name not in ps.follow_the_sun:
-            fail(f"no follow-the-sun group {name!r} in the policies")
+            fail(_("no follow-the-sun group {name!r} in the policies").format(name=name))
         return ps.follow_the_sun[name]
     if len(ps.follow_the_sun) != 1:
-        fail("give --group: the policies have " + (
-            ", ".join(sorted(ps.follow_the_sun)) or "no follow-the-sun group"))
+        fail(_("give --group: the policies have {groups}").format(
+            groups=", ".join(sorted(ps.follow_the_sun)) or _("no follow-the-sun group")))
     return next(iter(ps.follow_the_sun.values()))
 
 
@@ -41,7 +42,7 @@ def _shift(ps: PolicySet, group: FollowTheSun, region: str | None, now: datetime
     found = next((s for s in shifts_ending(group, now, now + timedelta(days=9))
                   if s.region == wanted), None) if wanted else None
     if found is None:
-        fail(f"group {group.id} has no hand-off from region {wanted!r}")
+        fail(_("group {group} has no hand-off from region {region!r}").format(group=group.id, region=wanted))
     return found
 
 
@@ -50,19 +51,21 @@ def _pick(store: Store, ref: str | None, status: str) -> Handoff:
         return handoffs.get(store, ref)
     rows = handoffs.handoffs(store, status=status)
     if len(rows) != 1:
-        listed = ", ".join(r.id[-8:] for r in rows) or "none"
-        fail(f"give the handoff: {len(rows)} {status} ({listed})")
+        listed = ", ".join(r.id[-8:] for r in rows) or _("none")
+        fail(_("give the handoff: {count} {status} ({listed})").format(
+            count=len(rows), status=status, listed=listed))
     return rows[0]
 
 
-@app.command()
+@app.command(help=_l("The draft for the end of this shift (made now if the console has not made it yet)."))
 def draft(
-    group: Annotated[str | None, typer.Option(help="Follow-the-sun group [default: the only one]")] = None,
-    region: Annotated[str | None, typer.Option(help="Outgoing region [default: the one on duty]")] = None,
-    edit: Annotated[bool, typer.Option(help="Open $EDITOR on the note")] = True,
+    group: Annotated[str | None, typer.Option(
+        help=_l("Follow-the-sun group [default: the only one]"))] = None,
+    region: Annotated[str | None, typer.Option(
+        help=_l("Outgoing region [default: the one on duty]"))] = None,
+    edit: Annotated[bool, typer.Option(help=_l("Open $EDITOR on the note"))] = True,
     at: AtOpt = None, policies_dir: PoliciesOpt = None, as_: AsOpt = None, db: DbOpt = None,
 ) -> None:
-    """The draft for the end of this shift (made now if the console has not made it yet)."""
     ps = _load(policies_dir)
     now = _now(at)
     shift = _shift(ps, _group(ps, group), region, now)
@@ -78,52 +81,52 @@ def draft(
             fail(str(exc))
         if not edit:
             print(row.markdown)
-        print(f"handoff {row.id[-8:]} {shift.region} → {shift.next_region} at {stamp(shift.end)}: "
-              f"{row.status}" + (f"; send it with: sunrelay handoff send {row.id[-8:]}"
-                                 if row.status == "draft" else ""))
+        where = _("handoff {ref} {region} → {next_region} at {at}: {status}").format(
+            ref=row.id[-8:], region=shift.region, next_region=shift.next_region, at=stamp(shift.end),
+            status=row.status)
+        print(where + (_("; send it with: sunrelay handoff send {ref}").format(ref=row.id[-8:])
+                       if row.status == "draft" else ""))
 
 
-@app.command()
+@app.command(help=_l("Send a draft to the incoming region (default: the one draft there is)."))
 def send(
     ref: RefArg = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Send this Markdown instead",
+    file: Annotated[Path | None, typer.Option("--file", "-f", help=_l("Send this Markdown instead"),
                                               exists=True, dir_okay=False)] = None,
     as_: AsOpt = None, db: DbOpt = None,
 ) -> None:
-    """Send a draft to the incoming region (default: the one draft there is)."""
     with opened(db) as store:
         try:
             row = _pick(store, ref, "draft")
             sent = handoffs.send(store, row.id, actor(as_), file.read_text() if file else None)
         except HandoffError as exc:
             fail(str(exc))
-        print(f"handoff {sent.id[-8:]} sent to {sent.to_region}")
+        print(_("handoff {ref} sent to {region}").format(ref=sent.id[-8:], region=sent.to_region))
 
 
-@app.command()
+@app.command(help=_l("Acknowledge a handoff you received (default: the one waiting)."))
 def ack(ref: RefArg = None, as_: AsOpt = None, db: DbOpt = None) -> None:
-    """Acknowledge a handoff you received (default: the one waiting)."""
     with opened(db) as store:
         try:
             row = handoffs.ack(store, _pick(store, ref, "sent").id, actor(as_))
         except HandoffError as exc:
             fail(str(exc))
-        print(f"handoff {row.id[-8:]} from {row.from_region} acknowledged")
+        print(_("handoff {ref} from {region} acknowledged").format(ref=row.id[-8:], region=row.from_region))
 
 
-@app.command("list")
+@app.command("list", help=_l("Handoffs, newest hand-off first."))
 def list_(
-    status: Annotated[str | None, typer.Option(help="draft, sent or acknowledged")] = None,
+    status: Annotated[str | None, typer.Option(help=_l("draft, sent or acknowledged"))] = None,
     db: DbOpt = None,
 ) -> None:
-    """Handoffs, newest hand-off first."""
     with opened(db) as store:
         rows = handoffs.handoffs(store, status=status)
     if not rows:
-        print("no handoffs")
+        print(_("no handoffs"))
         return
-    lines = [("REF", "STATUS", "GROUP", "FROM", "TO", "HAND-OFF", "SENT BY", "ACK BY")] + [
-        (r.id[-8:], r.status + (" (auto)" if r.automatic else ""), r.group_id, r.from_region,
+    lines = [(_("REF"), _("STATUS"), _("GROUP"), _("FROM"), _("TO"), _("HAND-OFF"), _("SENT BY"),
+              _("ACK BY"))] + [
+        (r.id[-8:], r.status + (_(" (auto)") if r.automatic else ""), r.group_id, r.from_region,
          r.to_region, stamp(r.handoff_at), r.sent_by or "-", r.acknowledged_by or "-")
         for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
@@ -133,22 +136,23 @@ def list_(
 
 def status_lines(row: Handoff) -> list[str]:
     """Where the handoff stands, as Markdown under the note."""
-    out = [f"- drafted {stamp(row.drafted_at)} by {row.drafted_by}"]
+    out = ["- " + _("drafted {at} by {who}").format(at=stamp(row.drafted_at), who=row.drafted_by)]
     if row.sent_at is not None:
-        how = " automatically at shift end (nobody sent it)" if row.automatic else ""
-        out.append(f"- sent {stamp(row.sent_at)} by {row.sent_by}{how}")
+        sent = (_("sent {at} by {who} automatically at shift end (nobody sent it)") if row.automatic
+                else _("sent {at} by {who}"))
+        out.append("- " + sent.format(at=stamp(row.sent_at), who=row.sent_by))
     if row.escalated_at is not None:
-        out.append(f"- not acknowledged in time: paged {', '.join(row.escalated_to) or 'nobody'} "
-                   f"at {stamp(row.escalated_at)}")
+        out.append("- " + _("not acknowledged in time: paged {people} at {at}").format(
+            people=", ".join(row.escalated_to) or _("nobody"), at=stamp(row.escalated_at)))
     if row.acknowledged_at is not None:
-        out.append(f"- acknowledged {stamp(row.acknowledged_at)} by {row.acknowledged_by}")
+        out.append("- " + _("acknowledged {at} by {who}").format(
+            at=stamp(row.acknowledged_at), who=row.acknowledged_by))
     return out
 
 
-@app.command()
-def show(ref: Annotated[str, typer.Argument(help="Handoff id, or its last characters")],
+@app.command(help=_l("The handoff note as Markdown, with where it stands."))
+def show(ref: Annotated[str, typer.Argument(help=_l("Handoff id, or its last characters"))],
          db: DbOpt = None) -> None:
-    """The handoff note as Markdown, with where it stands."""
     with opened(db) as store:
         try:
             row = handoffs.get(store, ref)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import gettext
 import os
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal, cast
 
-from babel import Locale, dates, lists, units
+from babel import Locale, dates, lists, numbers, units
 from babel.support import LazyProxy
 
 DOMAIN = "sunrelay"
@@ -108,6 +108,7 @@ def lazy_gettext(message: str) -> str:
 
 
 _ = gettext_
+_l = lazy_gettext
 
 
 # Formatting: durations, relative times and dates as a person reads them in the selected language.
@@ -138,18 +139,24 @@ def duration(value: timedelta, *, parts: int = 2, length: Length = "long") -> st
 
 
 def relative(delta: timedelta) -> str:
-    """'in 2 hours' / 'dalam 2 jam' for a positive delta, '2 hours ago' / '2 jam yang lalu' otherwise."""
-    return dates.format_timedelta(delta, add_direction=True, locale=locale())
+    """'in 2 hours, 30 minutes' / 'dalam 2 jam, 30 menit', or '... ago' / '... yang lalu' when past.
+    Babel's format_timedelta(add_direction=True) would say 'in 3 hours' for the same delta."""
+    template = _("in {duration}") if delta >= timedelta(0) else _("{duration} ago")
+    return template.format(duration=duration(delta))
 
 
-def datetime_(value: datetime, tz: tzinfo | None = None, *, format: str = "medium") -> str:
-    """A moment in `tz` (else its own zone), e.g. 'Mar 5, 2026, 14:00:00' / '5 Mar 2026, 14.00.00'."""
-    return dates.format_datetime(value, format, tzinfo=tz or value.tzinfo, locale=locale())
+def moment(value: datetime, tz: tzinfo, day: str | None = "yMMMEd", hour: str = "Hm") -> str:
+    """`value` in `tz` by CLDR skeletons for the day and the time, so each language orders and
+    spells it its own way: 'Sat, Dec 5, 2026, 15:00' / 'Sab, 5 Des 2026 15.00'; `day=None` for
+    the time alone, 'EHm' for 'Sat 15:00' / 'Sab 15.00'."""
+    loc = locale()
+    clock = dates.format_skeleton(hour, value, tzinfo=tz, locale=loc)
+    if day is None:
+        return clock
+    calendar = dates.format_skeleton(day, value, tzinfo=tz, locale=loc)
+    return str(loc.datetime_formats["medium"]).replace("{1}", calendar).replace("{0}", clock)
 
 
-def date_(value: date | datetime, *, format: str = "medium") -> str:
-    return dates.format_date(value, format, locale=locale())
-
-
-def time_(value: time | datetime, tz: tzinfo | None = None, *, format: str = "short") -> str:
-    return dates.format_time(value, format, tzinfo=tz, locale=locale())
+def decimal(value: float, digits: int = 1) -> str:
+    """'4.7' / '4,7'."""
+    return numbers.format_decimal(round(value, digits), format="#,##0." + "0" * digits, locale=locale())

@@ -11,17 +11,18 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from console.i18n import _, _l
 from console.store.db import StoreError, data_dir
 from console.store.store import Store
 from sync import peers
 from sync.client import PeerClient, PeerRefused, PeerUnavailable
 
-app = typer.Typer(help="The peer consoles this one syncs with (peers.toml).", no_args_is_help=True)
+app = typer.Typer(help=_l("The peer consoles this one syncs with (peers.toml)."), no_args_is_help=True)
 
 PeersOpt = Annotated[Path | None, typer.Option(
     "--peers", envvar="SUNRELAY_PEERS", show_envvar=True,
-    help="peers.toml [default: next to the store, ~/.local/share/sunrelay/peers.toml]")]
-DbOpt = Annotated[str | None, typer.Option("--db", envvar="SUNRELAY_DB", help="Database URL or path")]
+    help=_l("peers.toml [default: next to the store, ~/.local/share/sunrelay/peers.toml]"))]
+DbOpt = Annotated[str | None, typer.Option("--db", envvar="SUNRELAY_DB", help=_l("Database URL or path"))]
 
 
 def peers_path(given: Path | None) -> Path:
@@ -29,7 +30,7 @@ def peers_path(given: Path | None) -> Path:
 
 
 def fail(message: str) -> NoReturn:
-    print(f"sunrelay: error: {message}", file=sys.stderr)
+    print(_("sunrelay: error: {message}").format(message=message), file=sys.stderr)
     raise typer.Exit(1)
 
 
@@ -40,34 +41,34 @@ def _load(path: Path) -> list[peers.PeerEntry]:
         fail(str(exc))
 
 
-@app.command("list")
+@app.command("list", help=_l("The configured peers."))
 def list_peers(peers_file: PeersOpt = None) -> None:
-    """The configured peers."""
     path = peers_path(peers_file)
     entries = _load(path)
     if not entries:
-        print(f"no peers in {path}")
+        print(_("no peers in {path}").format(path=path))
     for p in entries:
-        secret = f"file {p.secret_file}" if p.secret_file else f"env {p.secret_env}"
-        print(f"{p.name:<8} {p.url:<40} key {p.key_id:<16} secret from {secret}")
+        secret = (_("file {path}").format(path=p.secret_file) if p.secret_file
+                  else _("env {name}").format(name=p.secret_env))
+        print(_("{name} {url} key {key_id} secret from {secret}").format(
+            name=f"{p.name:<8}", url=f"{p.url:<40}", key_id=f"{p.key_id:<16}", secret=secret))
 
 
-@app.command("add")
+@app.command("add", help=_l("Add a peer; its secret stays in a file or an environment variable."))
 def add(
-    name: Annotated[str, typer.Argument(help="The peer's site name, e.g. BER")],
-    url: Annotated[str, typer.Argument(help="Where it serves, e.g. http://10.0.0.2:8765")],
-    key_id: Annotated[str, typer.Option("--key-id", help="Id of the secret shared with it")],
-    secret_file: Annotated[str | None, typer.Option(help="File holding the secret")] = None,
-    secret_env: Annotated[str | None, typer.Option(help="Environment variable holding it")] = None,
+    name: Annotated[str, typer.Argument(help=_l("The peer's site name, e.g. BER"))],
+    url: Annotated[str, typer.Argument(help=_l("Where it serves, e.g. http://10.0.0.2:8765"))],
+    key_id: Annotated[str, typer.Option("--key-id", help=_l("Id of the secret shared with it"))],
+    secret_file: Annotated[str | None, typer.Option(help=_l("File holding the secret"))] = None,
+    secret_env: Annotated[str | None, typer.Option(help=_l("Environment variable holding it"))] = None,
     ca_file: Annotated[str | None, typer.Option(
-        help="CA bundle that signed the peer's certificate (https URLs)")] = None,
+        help=_l("CA bundle that signed the peer's certificate (https URLs)"))] = None,
     peers_file: PeersOpt = None,
 ) -> None:
-    """Add a peer; its secret stays in a file or an environment variable."""
     path = peers_path(peers_file)
     entries = _load(path)
     if any(p.name == name.upper() for p in entries):
-        fail(f"peer {name.upper()} is already in {path}; remove it first")
+        fail(_("peer {name} is already in {path}; remove it first").format(name=name.upper(), path=path))
     entry = peers.PeerEntry(name.upper(), url, key_id, secret_file, secret_env, ca_file)
     candidate = [*entries, entry]
     try:
@@ -75,29 +76,28 @@ def add(
     except peers.PeersError as exc:
         fail(str(exc))
     peers.save(path, candidate)
-    print(f"added {entry.name} ({entry.url}) to {path}")
+    print(_("added {name} ({url}) to {path}").format(name=entry.name, url=entry.url, path=path))
 
 
-@app.command("remove")
-def remove(name: Annotated[str, typer.Argument(help="The peer's site name")],
+@app.command("remove", help=_l("Stop syncing with a peer."))
+def remove(name: Annotated[str, typer.Argument(help=_l("The peer's site name"))],
            peers_file: PeersOpt = None) -> None:
-    """Stop syncing with a peer."""
     path = peers_path(peers_file)
     entries = _load(path)
     kept = [p for p in entries if p.name != name.upper()]
     if len(kept) == len(entries):
-        fail(f"no peer {name.upper()} in {path}")
+        fail(_("no peer {name} in {path}").format(name=name.upper(), path=path))
     peers.save(path, kept)
-    print(f"removed {name.upper()} from {path}")
+    print(_("removed {name} from {path}").format(name=name.upper(), path=path))
 
 
-@app.command("test")
-def test(name: Annotated[str | None, typer.Argument(help="Only this peer")] = None,
+@app.command("test", help=_l(
+    "Reach each peer with a signed request: reachable, clock offset, how far apart."))
+def test(name: Annotated[str | None, typer.Argument(help=_l("Only this peer"))] = None,
          peers_file: PeersOpt = None, db: DbOpt = None) -> None:
-    """Reach each peer with a signed request: reachable, clock offset, how far apart."""
     entries = [p for p in _load(peers_path(peers_file)) if name is None or p.name == name.upper()]
     if not entries:
-        fail("no such peer configured" if name else "no peers configured")
+        fail(_("no such peer configured") if name else _("no peers configured"))
     try:
         with Store.open(db, site_name=os.environ.get("SUNRELAY_SITE")) as store:
             site, ours = store.site.site, store.vector()
@@ -124,10 +124,11 @@ async def _test_all(entries: list[peers.PeerEntry], site: str, ours: dict[str, i
             theirs = info["vector"]
             behind = sum(max(0, s - ours.get(k, 0)) for k, s in theirs.items())
             ahead = sum(max(0, s - theirs.get(k, 0)) for k, s in ours.items())
-            print(f"{entry.name}: ok, site {info['name']}, clock offset {offset:+.1f} s, "
-                  f"it has {behind} ops we lack, we have {ahead} it lacks")
+            print(_("{name}: ok, site {site}, clock offset {offset} s, it has {behind} ops we lack, "
+                    "we have {ahead} it lacks").format(name=entry.name, site=info["name"],
+                                                       offset=f"{offset:+.1f}", behind=behind, ahead=ahead))
         except (PeerUnavailable, PeerRefused) as exc:
-            print(f"{entry.name}: unreachable: {exc}")
+            print(_("{name}: unreachable: {error}").format(name=entry.name, error=exc))
             failed += 1
         finally:
             await client.aclose()

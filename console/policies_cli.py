@@ -14,22 +14,24 @@ from typing import Annotated
 import typer
 
 import policies
+from console import i18n
+from console.i18n import _, _l, ngettext
 from policies.followthesun import group_on_call
 from policies.ics import schedule_ics
 from policies.schedule import next_change, on_call
 from policies.simulate import render
-from policies.timeutil import format_duration, parse_duration, parse_instant, zone
+from policies.timeutil import parse_duration, parse_instant, zone
 
-app = typer.Typer(help="Validate and simulate the policy set.", no_args_is_help=True)
+app = typer.Typer(help=_l("Validate and simulate the policy set."), no_args_is_help=True)
 
 PoliciesOpt = Annotated[
     Path | None,
-    typer.Option("--policies", envvar="SUNRELAY_POLICIES", help="Policy directory.",
+    typer.Option("--policies", envvar="SUNRELAY_POLICIES", help=_l("Policy directory."),
                  file_okay=False),
 ]
 AtOpt = Annotated[
     str | None,
-    typer.Option("--at", help="Instant, e.g. '2026-12-06 03:00 Asia/Jakarta' (default: now)."),
+    typer.Option("--at", help=_l("Instant, e.g. '2026-12-06 03:00 Asia/Jakarta' (default: now)."),),
 ]
 
 
@@ -49,7 +51,8 @@ def _load(directory: Path | None) -> policies.PolicySet:
     except policies.PolicyError as exc:
         for p in exc.problems:
             typer.echo(str(p), err=True)
-        typer.echo(f"{len(exc.problems)} error(s) in {path}", err=True)
+        typer.echo(ngettext("{count} error in {path}", "{count} errors in {path}", len(exc.problems))
+                   .format(count=len(exc.problems), path=path), err=True)
         raise typer.Exit(1) from exc
 
 
@@ -71,14 +74,13 @@ def _duration(text: str | None, name: str) -> timedelta | None:
         raise typer.BadParameter(str(exc), param_hint=name) from exc
 
 
-@app.command("check")
+@app.command("check", help=_l("Schema, references, cycles and coverage; exit 1 when there are errors."))
 def check_cmd(
-    directory: Annotated[Path | None, typer.Argument(help="Policy directory.")] = None,
+    directory: Annotated[Path | None, typer.Argument(help=_l("Policy directory."))] = None,
     policies_dir: PoliciesOpt = None,
-    days: Annotated[int, typer.Option(help="Coverage horizon in days.")] = 90,
+    days: Annotated[int, typer.Option(help=_l("Coverage horizon in days."))] = 90,
     at: AtOpt = None,
 ) -> None:
-    """Schema, references, cycles and coverage; exit 1 when there are errors."""
     ps = _load(directory or policies_dir)
     now = _now(at)
     problems = policies.check(ps, now, days=days)
@@ -87,34 +89,34 @@ def check_cmd(
     for p in errors + warnings:
         typer.echo(str(p))
     typer.echo(
-        f"{ps.source_dir}: {len(errors)} error(s), {len(warnings)} warning(s); "
-        f"coverage checked {days} days from {now:%Y-%m-%d %H:%M} UTC; digest {ps.digest[:12]}"
+        _("{dir}: {errors} error(s), {warnings} warning(s); coverage checked {days} days from {start} UTC; "
+          "digest {digest}").format(dir=ps.source_dir, errors=len(errors), warnings=len(warnings),
+                                    days=days, start=f"{now:%Y-%m-%d %H:%M}", digest=ps.digest[:12])
     )
     if errors:
         raise typer.Exit(1)
 
 
-@app.command("simulate")
+@app.command("simulate", help=_l("Minute-by-minute timeline of who is paged when, through which channel."))
 def simulate_cmd(
-    service: Annotated[str, typer.Option(help="Service name of the alert.")],
+    service: Annotated[str, typer.Option(help=_l("Service name of the alert."))],
     severity: Annotated[str, typer.Option(help="sev1..sev4.")] = "sev2",
     labels: Annotated[
-        list[str] | None, typer.Option("--labels", help="k=v, repeatable or comma-separated.")
+        list[str] | None, typer.Option("--labels", help=_l("k=v, repeatable or comma-separated."))
     ] = None,
-    summary: Annotated[str, typer.Option(help="Alert summary.")] = "simulated alert",
-    source: Annotated[str, typer.Option(help="Alert source.")] = "simulate",
+    summary: Annotated[str, typer.Option(help=_l("Alert summary."))] = "simulated alert",
+    source: Annotated[str, typer.Option(help=_l("Alert source."))] = "simulate",
     at: AtOpt = None,
     ack_after: Annotated[
-        str | None, typer.Option(help="Acknowledge this long after each (re)trigger, e.g. 20m.")
+        str | None, typer.Option(help=_l("Acknowledge this long after each (re)trigger, e.g. 20m."))
     ] = None,
-    resolve_after: Annotated[str | None, typer.Option(help="Resolve this long after.")] = None,
-    horizon: Annotated[str, typer.Option(help="Stop after this long.")] = "12h",
-    tz: Annotated[str | None, typer.Option(help="Zone to print times in.")] = None,
+    resolve_after: Annotated[str | None, typer.Option(help=_l("Resolve this long after."))] = None,
+    horizon: Annotated[str, typer.Option(help=_l("Stop after this long."))] = "12h",
+    tz: Annotated[str | None, typer.Option(help=_l("Zone to print times in."))] = None,
     policies_dir: PoliciesOpt = None,
 ) -> None:
-    """Minute-by-minute timeline of who is paged when, through which channel."""
     if severity not in ("sev1", "sev2", "sev3", "sev4"):
-        raise typer.BadParameter("use sev1..sev4", param_hint="--severity")
+        raise typer.BadParameter(_("use sev1..sev4"), param_hint="--severity")
     ps = _load(policies_dir)
     label_map: dict[str, str] = {}
     for chunk in labels or []:
@@ -122,7 +124,8 @@ def simulate_cmd(
             if item.strip():
                 k, sep, v = item.partition("=")
                 if not sep:
-                    raise typer.BadParameter(f"{item!r} is not k=v", param_hint="--labels")
+                    raise typer.BadParameter(_("{item!r} is not k=v").format(item=item),
+                                             param_hint="--labels")
                 label_map[k.strip()] = v.strip()
     alert = policies.Alert(service=service, severity=severity, summary=summary,  # type: ignore[arg-type]
                            labels=label_map, source=source)
@@ -153,59 +156,66 @@ def _person(ps: policies.PolicySet, pid: str, at: datetime) -> str:
     p = ps.people.get(pid)
     if p is None:
         return pid
-    local = at.astimezone(zone(p.time_zone))
-    return f"{p.name} ({local:%a %H:%M} {p.time_zone})"
+    return f"{p.name} ({i18n.moment(at, zone(p.time_zone), None, 'EHm')} {p.time_zone})"
 
 
 def _people(ps: policies.PolicySet, ids: tuple[str, ...], at: datetime) -> str:
-    return ", ".join(_person(ps, x, at) for x in ids) or "NOBODY"
+    return ", ".join(_person(ps, x, at) for x in ids) or _("NOBODY")
+
+
+# `who` is mounted on the root command by console.cli, hence its help there.
+WHO_HELP = _l("On call now and next, per schedule and follow-the-sun group, in local time.")
 
 
 def who(
     at: AtOpt = None,
     schedule: Annotated[
-        str | None, typer.Option("--schedule", help="Only this schedule or group.")
+        str | None, typer.Option("--schedule", help=_l("Only this schedule or group."))
     ] = None,
     ics: Annotated[
-        str | None, typer.Option("--ics", help="Write an iCalendar file of this schedule's shifts.")
+        str | None, typer.Option("--ics", help=_l("Write an iCalendar file of this schedule's shifts."))
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Where --ics writes.")] = None,
-    days: Annotated[int, typer.Option(help="Days of shifts for --ics.")] = 30,
+    out: Annotated[Path | None, typer.Option("--out", help=_l("Where --ics writes."))] = None,
+    days: Annotated[int, typer.Option(help=_l("Days of shifts for --ics."))] = 30,
     policies_dir: PoliciesOpt = None,
 ) -> None:
-    """On call now and next, per schedule and follow-the-sun group, in local time."""
     ps = _load(policies_dir)
     now = _now(at)
     if ics is not None:
         if ics not in ps.schedules:
-            raise typer.BadParameter(f"unknown schedule {ics!r}", param_hint="--ics")
+            raise typer.BadParameter(_("unknown schedule {name!r}").format(name=ics), param_hint="--ics")
         data = schedule_ics(ps, ics, now, now + timedelta(days=days))
         target = out or Path(f"{ics}.ics")
         target.write_bytes(data)
-        typer.echo(f"wrote {target} ({days} days of {ics})")
+        typer.echo(ngettext("wrote {file} ({days} day of {schedule})",
+                            "wrote {file} ({days} days of {schedule})", days)
+                   .format(file=target, days=days, schedule=ics))
         return
     found = False
     for sid, sched in sorted(ps.schedules.items()):
         if schedule is not None and sid != schedule:
             continue
         found = True
-        typer.echo(f"schedule {sid} ({sched.time_zone})")
-        typer.echo(f"  now:  {_people(ps, on_call(sched, now), now)}")
+        typer.echo(_("schedule {id} ({zone})").format(id=sid, zone=sched.time_zone))
+        typer.echo("  " + _("now:  {people}").format(people=_people(ps, on_call(sched, now), now)))
         nxt = next_change(sched, now)
         if nxt is not None:
-            when = nxt.start.astimezone(zone(sched.time_zone))
-            typer.echo(f"  next: {_people(ps, nxt.people, nxt.start)} from {when:%a %Y-%m-%d %H:%M}"
-                       f" (in {format_duration(nxt.start - now)})")
+            typer.echo("  " + _("next: {people} from {start} ({relative})").format(
+                people=_people(ps, nxt.people, nxt.start),
+                start=i18n.moment(nxt.start, zone(sched.time_zone)),
+                relative=i18n.relative(nxt.start - now)))
     for gid, group in sorted(ps.follow_the_sun.items()):
         if schedule is not None and gid != schedule:
             continue
         found = True
         g = group_on_call(group, ps.schedules, now)
-        typer.echo(f"follow-the-sun {gid}: region {g.region}")
-        typer.echo(f"  now:  {_people(ps, g.people, now)}")
+        typer.echo(_("follow-the-sun {id}: region {region}").format(id=gid, region=g.region))
+        typer.echo("  " + _("now:  {people}").format(people=_people(ps, g.people, now)))
         if g.handoff_at is not None:
             after = group_on_call(group, ps.schedules, g.handoff_at)
-            typer.echo(f"  next: {after.region}: {_people(ps, after.people, g.handoff_at)} at "
-                       f"{g.handoff_at:%Y-%m-%d %H:%M} UTC (in {format_duration(g.handoff_at - now)})")
+            typer.echo("  " + _("next: {region}: {people} at {start} UTC ({relative})").format(
+                region=after.region, people=_people(ps, after.people, g.handoff_at),
+                start=i18n.moment(g.handoff_at, UTC), relative=i18n.relative(g.handoff_at - now)))
     if not found:
-        raise typer.BadParameter(f"unknown schedule or group {schedule!r}", param_hint="--schedule")
+        raise typer.BadParameter(_("unknown schedule or group {name!r}").format(name=schedule),
+                                 param_hint="--schedule")

@@ -7,6 +7,7 @@ from typing import Any
 
 from console.domain.fold import wall_ms
 from console.domain.timeline import describe
+from console.i18n import _
 from console.store.projection import ms_to_dt, state_from_row
 from console.store.store import IncidentRow
 from console.store.tables import Incident, IncidentNote
@@ -62,17 +63,19 @@ def detail_json(row: Incident, notes: list[IncidentNote], timeline: list[Op]) ->
 
 
 def age(since: datetime, now: datetime) -> str:
+    """The largest whole unit, in a table column: '3h' / '3j'."""
     seconds = max(0, int((now - since).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    for unit, size in ((_("{n}d"), 86400), (_("{n}h"), 3600), (_("{n}m"), 60)):
         if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+            return unit.format(n=seconds // size)
+    return _("{n}s").format(n=seconds)
 
 
 def table(rows: list[IncidentRow], now: datetime) -> str:
     if not rows:
-        return "no incidents"
-    header = ("KEY", "SEV", "PRI", "STATUS", "AGE", "LVL", "N", "SERVICE", "TITLE")
+        return _("no incidents")
+    header = (_("KEY"), _("SEV"), _("PRI"), _("STATUS"), _("AGE"), _("LVL"), _("N"), _("SERVICE"),
+              _("TITLE"))
     lines = [header] + [
         (r.key, r.severity, r.priority or "-", r.status, age(r.created_at, now),
          str(r.esc_level), str(r.alert_count), r.service, r.title)
@@ -87,31 +90,36 @@ def table(rows: list[IncidentRow], now: datetime) -> str:
 
 def detail(row: Incident, notes: list[IncidentNote], timeline: list[Op]) -> str:
     state = state_from_row(row)
+    by = _("{at} by {who}")
+    level = _("level {level}").format(level=row.esc_level)
     fields = [
-        ("Title", row.title), ("Status", f"{row.status} (epoch {row.epoch})"),
-        ("Severity", row.severity), ("Priority", row.priority or "-"), ("Stage", row.stage),
-        ("Service", row.service), ("Team", row.team or "-"), ("Policy", row.policy or "-"),
-        ("Assignee", row.assignee or "-"),
-        ("Escalation", f"level {row.esc_level}" + (f", loop {row.esc_loop}" if row.esc_loop else "")),
-        ("Alerts", str(row.alert_count)), ("Dedup key", row.dedup_key or "-"),
-        ("Labels", ", ".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-"),
-        ("Created", iso(row.created_at)),
-        ("Acknowledged", f"{iso(row.acknowledged_at)} by {row.acknowledged_by}"
+        (_("Status"), _("{status} (epoch {epoch})").format(status=row.status, epoch=row.epoch)),
+        (_("Severity"), row.severity), (_("Priority"), row.priority or "-"), (_("Stage"), row.stage),
+        (_("Service"), row.service), (_("Team"), row.team or "-"), (_("Policy"), row.policy or "-"),
+        (_("Assignee"), row.assignee or "-"),
+        (_("Escalation"), _("{level}, loop {loop}").format(level=level, loop=row.esc_loop)
+         if row.esc_loop else level),
+        (_("Alerts"), str(row.alert_count)), (_("Dedup key"), row.dedup_key or "-"),
+        (_("Labels"), ", ".join(f"{k}={v}" for k, v in sorted(row.labels.items())) or "-"),
+        (_("Created"), iso(row.created_at)),
+        (_("Acknowledged"), by.format(at=iso(row.acknowledged_at), who=row.acknowledged_by)
          if row.acknowledged_at else "-"),
-        ("Resolved", f"{iso(row.resolved_at)} by {row.resolved_by}" if row.resolved_at else "-"),
+        (_("Resolved"), by.format(at=iso(row.resolved_at), who=row.resolved_by) if row.resolved_at else "-"),
     ]
-    out = [f"{row.key}  {row.title}"] + [f"  {name:<13}{value}" for name, value in fields[1:]]
+    width = max(13, *(len(name) + 1 for name, _value in fields))
+    out = [f"{row.key}  {row.title}"] + [f"  {name:<{width}}{value}" for name, value in fields]
     for name, values in state.conflicts().items():
-        out.append(f"  ! {name} was set concurrently: {' / '.join(str(v) for v in values)}"
-                   " (the first is shown; set it again to settle)")
+        out.append("  ! " + _("{field} was set concurrently: {values} (the first is shown; set it again "
+                              "to settle)").format(field=name, values=" / ".join(str(v) for v in values)))
     for step in state.steps:
         sites = list(dict.fromkeys(a.site for a in step.attempts))
         if len(sites) > 1:
-            out.append(f"  ! level {step.level} (epoch {step.epoch}) was paged on both sides of a "
-                       f"partition, by consoles {', '.join(site[:8] for site in sites)}")
+            out.append("  ! " + _("level {level} (epoch {epoch}) was paged on both sides of a partition, "
+                                  "by consoles {sites}").format(
+                level=step.level, epoch=step.epoch, sites=", ".join(site[:8] for site in sites)))
     if notes:
-        out.append("Notes")
+        out.append(_("Notes"))
         out += [f"  {iso(n.created_at)}  {n.author}: {n.text}" for n in notes]
-    out.append("Timeline")
+    out.append(_("Timeline"))
     out += [f"  {iso(ms_to_dt(wall_ms(op.hlc)))}  {op.actor:<12} {describe(op)}" for op in timeline]
     return "\n".join(out)

@@ -18,6 +18,7 @@ from console.cli import AsOpt, DbOpt, KeyArg, actor, opened
 from console.domain.commands import MAX_NOTE, Change, IllegalTransition
 from console.domain.state import IncidentState
 from console.domain.vocabulary import Kind
+from console.i18n import _, _l
 from console.notify.outbox import Notification, insert, message
 from console.policies_cli import PoliciesOpt, _load
 from console.store.store import Store
@@ -27,12 +28,13 @@ from policies import PolicySet
 def decide(state: IncidentState, text: str) -> Change:
     body = text.strip()
     if not body:
-        raise IllegalTransition("the update is empty")
+        raise IllegalTransition(_("the update is empty"))
     if len(body) > MAX_NOTE:
-        raise IllegalTransition(f"the update is longer than {MAX_NOTE} characters")
+        raise IllegalTransition(_("the update is longer than {limit} characters").format(limit=MAX_NOTE))
     if not state.is_open:
-        # The dispatcher drops deliveries for resolved incidents: post the last update first.
-        raise IllegalTransition(f"{state.key} is resolved: post the closing update before resolving")
+        # An update belongs to the response: the closing one is posted before resolving.
+        raise IllegalTransition(_("{key} is resolved: post the closing update before resolving").format(
+            key=state.key))
     return Change(Kind.UPDATE, {"text": body})
 
 
@@ -41,7 +43,8 @@ def post(store: Store, ps: PolicySet, key: str, who: str, text: str,
     """Record the update and queue it for the incident's stakeholders, in one transaction."""
     with store.writing() as w:
         state = w.act(key, who, lambda s: decide(s, text))
-        body = f"{state.key} update ({state.status.value}, {state.stage}): {text.strip()}"
+        body = _("{key} update ({status}, {stage}): {text}").format(
+            key=state.key, status=state.status.value, stage=state.stage, text=text.strip())
         out = [
             Notification(channel=c.channel, person=None, address=c.address, at=now,
                          cause=f"update:{group.id}", urgency="low",
@@ -53,14 +56,18 @@ def post(store: Store, ps: PolicySet, key: str, who: str, text: str,
     return state, out
 
 
+# `update` is mounted on the root command by console.cli, hence its help there.
+HELP = _l("Post a status update: on the timeline, and to the incident's stakeholder channels.")
+
+
 def update(
-    key: KeyArg, text: Annotated[str, typer.Argument(help="The update, for people outside the response")],
+    key: KeyArg,
+    text: Annotated[str, typer.Argument(help=_l("The update, for people outside the response"))],
     policies_dir: PoliciesOpt = None, as_: AsOpt = None, db: DbOpt = None,
 ) -> None:
-    """Post a status update: on the timeline, and to the incident's stakeholder channels."""
     ps = _load(policies_dir)
     with opened(db) as store:
         state, sent = post(store, ps, key, actor(as_), text, datetime.now(UTC))
     where = ", ".join(dict.fromkeys(f"{n.channel} {n.address}" for n in sent))
-    print(f"{state.key} update recorded; " + (f"sending to {where}" if sent else
-                                              "no [[stakeholders]] in the policies match it"))
+    print(_("{key} update recorded; sending to {where}").format(key=state.key, where=where) if sent else
+          _("{key} update recorded; no [[stakeholders]] in the policies match it").format(key=state.key))

@@ -7,6 +7,10 @@ opened, resolved and noted during the shift; SLA deadlines and update
 reminders falling before the end of the next shift; pages nobody answered;
 maintenance windows starting before then. The same ops, policies and `now`
 give the same note on every console (tested with injected time).
+
+The facts are data (they travel in the handoff's ops and stay English); the
+Markdown is for people, in the drafting console's language: the outgoing
+engineer edits and signs it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from console.domain.fold import wall_ms
 from console.domain.vocabulary import Kind
 from console.engine.adapter import adapt, to_datetime
+from console.i18n import _, _l
 from policies import FollowTheSun, IncidentView, PolicySet, due, sla_clock
 from policies.followthesun import duties
 from sync.ops import Op
@@ -157,39 +162,53 @@ def draft(histories: Mapping[str, Sequence[Op]], ps: PolicySet, shift: Shift, no
     return HandoffNote(facts, render(facts))
 
 
+# The facts' names for deadlines, as the note shows them.
+_DEADLINES = {"ack SLA": _l("ack SLA"), "resolve SLA": _l("resolve SLA"),
+              "status update": _l("status update")}
+
+
 def _bullets(items: list[str]) -> list[str]:
-    return [f"- {item}" for item in items] or ["- none"]
+    return [f"- {item}" for item in items] or ["- " + _("none")]
+
+
+def _heading(title: str) -> list[str]:
+    return ["", f"## {title}", ""]
 
 
 def render(f: Mapping[str, Any]) -> str:
     """The note as Markdown, from its facts."""
     lines = [
-        f"# Handoff: {f['from_region']} → {f['to_region']} ({f['group']})", "",
-        f"Shift {f['shift_start']} – {f['handoff_at']}; next shift until {f['next_shift_end']}. "
-        f"Drafted {f['drafted_at']}.", "",
-        f"## Open incidents ({len(f['open'])})", "",
+        "# " + _("Handoff: {from_region} → {to_region} ({group})").format(
+            from_region=f["from_region"], to_region=f["to_region"], group=f["group"]), "",
+        _("Shift {start} – {end}; next shift until {next_end}. Drafted {drafted}.").format(
+            start=f["shift_start"], end=f["handoff_at"], next_end=f["next_shift_end"],
+            drafted=f["drafted_at"]),
+        *_heading(_("Open incidents ({count})").format(count=len(f["open"]))),
     ]
     if f["open"]:
-        lines += ["| Key | Sev | Pri | Status | Level | Owner | Next deadline | Title |",
-                  "|---|---|---|---|---|---|---|---|"]
+        columns = (_("Key"), _("Sev"), _("Pri"), _("Status"), _("Level"), _("Owner"), _("Next deadline"),
+                   _("Title"))
+        lines += ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += [f"| {i['key']} | {i['severity']} | {i['priority'] or '-'} | {i['status']} | "
                   f"{i['level']} | {i['owner'] or '-'} | {i['next_deadline'] or '-'} | {i['title']} |"
                   for i in f["open"]]
     else:
-        lines.append("- none")
-    lines += ["", f"## Opened this shift ({len(f['opened'])})", ""]
+        lines.append("- " + _("none"))
+    lines += _heading(_("Opened this shift ({count})").format(count=len(f["opened"])))
     lines += _bullets([f"{i['key']} {i['severity']} — {i['title']} ({i['status']})" for i in f["opened"]])
-    lines += ["", f"## Resolved this shift ({len(f['resolved'])})", ""]
-    lines += _bullets([f"{i['key']} — {i['title']} (by {i['resolved_by']})" for i in f["resolved"]])
-    lines += ["", "## Notes and updates this shift", ""]
+    lines += _heading(_("Resolved this shift ({count})").format(count=len(f["resolved"])))
+    lines += _bullets([_("{key} — {title} (by {who})").format(key=i["key"], title=i["title"],
+                                                              who=i["resolved_by"]) for i in f["resolved"]])
+    lines += _heading(_("Notes and updates this shift"))
     lines += _bullets([f"{n['at']} {n['key']} {n['author']}"
-                       f"{' (update)' if n['kind'] == 'update' else ''}: {n['text']}" for n in f["notes"]])
-    lines += ["", "## Deadlines before the next shift ends", ""]
-    lines += _bullets([f"{d['at']} {d['key']} {d['what']}" for d in f["deadlines"]])
-    lines += ["", "## Unanswered pages", ""]
-    lines += _bullets([f"{u['at']} {u['key']} level {u['level']}: {', '.join(u['people']) or 'nobody'}"
-                       for u in f["unanswered_pages"]])
-    lines += ["", "## Maintenance starting soon", ""]
+                       f"{_(' (update)') if n['kind'] == 'update' else ''}: {n['text']}" for n in f["notes"]])
+    lines += _heading(_("Deadlines before the next shift ends"))
+    lines += _bullets([f"{d['at']} {d['key']} {_DEADLINES.get(d['what'], d['what'])}"
+                       for d in f["deadlines"]])
+    lines += _heading(_("Unanswered pages"))
+    lines += _bullets([f"{u['at']} {u['key']} " + _("level {level}: {people}").format(
+        level=u["level"], people=", ".join(u["people"]) or _("nobody")) for u in f["unanswered_pages"]])
+    lines += _heading(_("Maintenance starting soon"))
     lines += _bullets([f"{m['start']} – {m['end']} {m['id']} ({m['mode']}; {', '.join(m['services'])})"
                        + (f": {m['reason']}" if m["reason"] else "") for m in f["maintenance"]])
     return "\n".join(lines) + "\n"

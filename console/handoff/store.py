@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, select
 from console.domain.vocabulary import HANDOFF_KINDS, HandoffKind
 from console.handoff.draft import HandoffNote, Shift
 from console.handoff.fold import HandoffState, fold
+from console.i18n import _
 from console.store import db
 from console.store.projection import ms_to_dt
 from console.store.store import Store, Writes
@@ -120,9 +121,10 @@ def get_row(conn: Connection, ref: str) -> Handoff:
     rows = list(conn.execute(select(HANDOFFS).where(
         (HANDOFFS.c.id == wanted) | HANDOFFS.c.id.endswith(wanted))))
     if not wanted or not rows:
-        raise HandoffError(f"no handoff {ref!r} in this store")
+        raise HandoffError(_("no handoff {ref!r} in this store").format(ref=ref))
     if len(rows) > 1:
-        raise HandoffError(f"{ref!r} matches {len(rows)} handoffs: give more of the id")
+        raise HandoffError(_("{ref!r} matches {count} handoffs: give more of the id").format(
+            ref=ref, count=len(rows)))
     return Handoff.model_construct(**rows[0]._mapping)
 
 
@@ -162,7 +164,8 @@ def edit(store: Store, ref: str, actor: str, markdown: str) -> Handoff:
         catch_up(w.conn)
         row = get_row(w.conn, ref)
         if row.status != "draft":
-            raise HandoffError(f"handoff {row.id[-8:]} is {row.status}: a sent note is not edited")
+            raise HandoffError(_("handoff {ref} is {status}: a sent note is not edited").format(
+                ref=row.id[-8:], status=row.status))
         record(w, actor, row.id, HandoffKind.DRAFT, {**shift_of(row), "markdown": markdown,
                                                      "facts": row.facts})
         return get_row(w.conn, row.id)
@@ -175,10 +178,11 @@ def send(store: Store, ref: str, actor: str, markdown: str | None = None,
         catch_up(w.conn)
         row = get_row(w.conn, ref)
         if row.status != "draft":
-            raise HandoffError(f"handoff {row.id[-8:]} was already sent by {row.sent_by}")
+            raise HandoffError(_("handoff {ref} was already sent by {who}").format(
+                ref=row.id[-8:], who=row.sent_by))
         text = markdown if markdown is not None else row.markdown
         if not text.strip():
-            raise HandoffError("the handoff note is empty")
+            raise HandoffError(_("the handoff note is empty"))
         record(w, actor, row.id, HandoffKind.SEND,
                {**shift_of(row), "markdown": text, "facts": row.facts, "automatic": automatic})
         return get_row(w.conn, row.id)
@@ -189,8 +193,9 @@ def ack(store: Store, ref: str, actor: str) -> Handoff:
         catch_up(w.conn)
         row = get_row(w.conn, ref)
         if row.status == "draft":
-            raise HandoffError(f"handoff {row.id[-8:]} has not been sent yet")
+            raise HandoffError(_("handoff {ref} has not been sent yet").format(ref=row.id[-8:]))
         if row.status == "acknowledged":
-            raise HandoffError(f"handoff {row.id[-8:]} was already acknowledged by {row.acknowledged_by}")
+            raise HandoffError(_("handoff {ref} was already acknowledged by {who}").format(
+                ref=row.id[-8:], who=row.acknowledged_by))
         record(w, actor, row.id, HandoffKind.ACK, {})
         return get_row(w.conn, row.id)

@@ -16,25 +16,34 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from console.i18n import _, _l
+
 if TYPE_CHECKING:
     from console.tui.services.node import ServeOptions
 
 DbOpt = Annotated[str | None, typer.Option(
-    "--db", envvar="SUNRELAY_DB", help="Database URL or SQLite path")]
+    "--db", envvar="SUNRELAY_DB", help=_l("Database URL or SQLite path"))]
 AsOpt = Annotated[str | None, typer.Option(
-    "--as", envvar="SUNRELAY_USER", help="Who is at the console [default: your login name]")]
+    "--as", envvar="SUNRELAY_USER", help=_l("Who is at the console [default: your login name]"))]
 PoliciesOpt = Annotated[Path | None, typer.Option(
-    "--policies", envvar="SUNRELAY_POLICIES", file_okay=False, help="Policy directory")]
-NoMouse = Annotated[bool, typer.Option("--no-mouse", help="No mouse reporting (thin links)")]
+    "--policies", envvar="SUNRELAY_POLICIES", file_okay=False, help=_l("Policy directory"))]
+NoMouse = Annotated[bool, typer.Option("--no-mouse", help=_l("No mouse reporting (thin links)"))]
 LowColor = Annotated[bool, typer.Option(
-    "--low-color", help="16 colours, the terminal's own palette")]
-Compact = Annotated[bool, typer.Option("--compact", help="A shorter footer")]
-Readonly = Annotated[bool, typer.Option("--readonly", help="Watch only: no action keys")]
+    "--low-color", help=_l("16 colours, the terminal's own palette"))]
+Compact = Annotated[bool, typer.Option("--compact", help=_l("A shorter footer"))]
+Readonly = Annotated[bool, typer.Option("--readonly", help=_l("Watch only: no action keys"))]
 Keys = Annotated[str | None, typer.Option(
     "--keys", envvar="SUNRELAY_KEYS",
-    help="Remap keys: BINDING-ID=KEY,... (ids are listed by ?), e.g. incident.ack=A")]
-HostOpt = Annotated[str, typer.Option(help="Address the console serves HTTP on (ingest, sync)")]
-PortOpt = Annotated[int, typer.Option(help="Port the console serves HTTP on")]
+    help=_l("Remap keys: BINDING-ID=KEY,... (ids are listed by ?), e.g. incident.ack=A"))]
+HostOpt = Annotated[str, typer.Option(help=_l("Address the console serves HTTP on (ingest, sync)"))]
+PortOpt = Annotated[int, typer.Option(help=_l("Port the console serves HTTP on"))]
+# `console` and `demo` are mounted on the root command by console.cli, hence their help there.
+CONSOLE_HELP = _l("The full-screen console (what `sunrelay` with no command opens): a full peer that "
+                  "serves ingest and sync over HTTP and runs the engine when it wins the election.")
+DEMO_HELP = _l("Try Sunrelay: sample incidents, live alerts and two peer consoles, as the Jakarta "
+               "on-call engineer.\n\nA new store holds a week of history and a dozen open incidents "
+               "made from the example policies; Berlin and New York sync theirs in; simulated monitoring "
+               "raises and clears alerts through the console's HTTP ingest meanwhile.")
 
 
 def parse_keys(text: str | None) -> dict[str, str]:
@@ -43,7 +52,8 @@ def parse_keys(text: str | None) -> dict[str, str]:
         if item.strip():
             ident, sep, key = item.partition("=")
             if not sep or not ident.strip() or not key.strip():
-                raise typer.BadParameter(f"{item!r} is not BINDING-ID=KEY", param_hint="--keys")
+                raise typer.BadParameter(_("{item!r} is not BINDING-ID=KEY").format(item=item),
+                                         param_hint="--keys")
             keymap[ident.strip()] = key.strip()
     return keymap
 
@@ -66,7 +76,7 @@ def run_console(url: str | None, actor: str, policy_dir: Path | None, *, no_mous
     try:
         store = Store.open(url, site_name=site_name or os.environ.get("SUNRELAY_SITE"))
     except StoreError as exc:
-        print(f"sunrelay: error: {exc}", file=sys.stderr)
+        print(_("sunrelay: error: {message}").format(message=exc), file=sys.stderr)
         raise typer.Exit(1) from None
     try:
         app = SunrelayApp(store, actor=actor, policy_dir=directory, readonly=readonly,
@@ -83,19 +93,17 @@ def console(
     readonly: Readonly = False, keys: Keys = None, host: HostOpt = "127.0.0.1", port: PortOpt = 8765,
     serve: Annotated[bool, typer.Option(
         "--serve/--no-serve",
-        help="Run ingest, sync and the engine election beside the console (--no-serve: only look)")]
+        help=_l("Run ingest, sync and the engine election beside the console (--no-serve: only look)"))]
     = True,
     engine: Annotated[bool, typer.Option(
-        "--engine/--no-engine", help="Take part in the engine election")] = True,
+        "--engine/--no-engine", help=_l("Take part in the engine election"))] = True,
     peers_file: Annotated[Path | None, typer.Option(
         "--peers", envvar="SUNRELAY_PEERS",
-        help="peers.toml: the consoles to sync with [default: next to the store]")] = None,
+        help=_l("peers.toml: the consoles to sync with [default: next to the store]"))] = None,
     region: Annotated[list[str] | None, typer.Option(
-        help="Follow-the-sun region whose handoffs this console drafts and escalates; repeat "
-             "for more [default: every region]")] = None,
+        help=_l("Follow-the-sun region whose handoffs this console drafts and escalates; repeat "
+                "for more [default: every region]"))] = None,
 ) -> None:
-    """The full-screen console (what `sunrelay` with no command opens): a full peer
-    that serves ingest and sync over HTTP and runs the engine when it wins the election."""
     from console.tui.services.node import ServeOptions
 
     options = (ServeOptions(peers_file, host=host, port=port, engine=engine,
@@ -106,23 +114,17 @@ def console(
 
 def demo(
     db: Annotated[str | None, typer.Option(
-        "--db", help="Keep the demo store here [default: a temporary directory, removed after]")]
+        "--db", help=_l("Keep the demo store here [default: a temporary directory, removed after]"))]
     = None,
-    seed: Annotated[int, typer.Option(help="Random seed for the sample data")] = 7,
-    feed: Annotated[bool, typer.Option(help="Simulated monitoring raising and clearing alerts")]
+    seed: Annotated[int, typer.Option(help=_l("Random seed for the sample data"))] = 7,
+    feed: Annotated[bool, typer.Option(help=_l("Simulated monitoring raising and clearing alerts"))]
     = True,
     regions: Annotated[bool, typer.Option(
-        help="Berlin and New York as peer consoles (sunrelay serve on 127.0.0.1)")] = True,
-    interval: Annotated[float, typer.Option(help="Seconds between simulated alerts")] = 5.0,
+        help=_l("Berlin and New York as peer consoles (sunrelay serve on 127.0.0.1)"))] = True,
+    interval: Annotated[float, typer.Option(help=_l("Seconds between simulated alerts"))] = 5.0,
     no_mouse: NoMouse = False, low_color: LowColor = False, compact: Compact = False,
     keys: Keys = None,
 ) -> None:
-    """Try Sunrelay: sample incidents, live alerts and two peer consoles, as the Jakarta
-    on-call engineer.
-
-    A new store holds a week of history and a dozen open incidents made from the
-    example policies; Berlin and New York sync theirs in; simulated monitoring raises
-    and clears alerts through the console's HTTP ingest meanwhile."""
     from datetime import UTC, datetime
 
     from console import demo as sample
@@ -134,7 +136,8 @@ def demo(
     path = Path(db) if db else tmp / "demo.db"
     if path.exists():
         shutil.rmtree(tmp, ignore_errors=True)
-        print(f"sunrelay: error: {path} exists; the demo fills a new store", file=sys.stderr)
+        print(_("sunrelay: error: {message}").format(
+            message=_("{path} exists; the demo fills a new store").format(path=path)), file=sys.stderr)
         raise typer.Exit(1)
     url = f"sqlite:///{path.resolve()}"
     now = datetime.now(UTC)
