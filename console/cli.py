@@ -57,8 +57,8 @@ def choose_language(value: str | None) -> str | None:
 @app.callback()
 def root(lang: Annotated[str | None, typer.Option(
     "--lang", metavar="LANG", is_eager=True, callback=choose_language,
-    help=_l("Language: en or id [default: SUNRELAY_LANG, else the locale (LANGUAGE, LC_ALL, "
-            "LC_MESSAGES, LANG), else en]"))] = None) -> None:
+    help=_l("Language: en or id (default: SUNRELAY_LANG, else the locale: LANGUAGE, LC_ALL, "
+            "LC_MESSAGES, LANG; else en)"))] = None) -> None:
     # The work is done by choose_language; typer needs a callback to hold a global option.
     pass
 
