@@ -4,7 +4,8 @@ An update is an `update` op on the incident (on its timeline, and the SLA's
 update clock restarts from it: the engine's adapter reads it as the last
 update) plus one outbox row per channel of every `[[stakeholders]]` entry
 matching the incident, written in the same transaction, so the dispatcher
-delivers it with the same retries and records each delivery as a `notify` op.
+delivers it with the same retries and records each delivery as a `notify` op,
+even when the incident is resolved before the delivery succeeds.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from console.domain.commands import MAX_NOTE, Change, IllegalTransition
 from console.domain.state import IncidentState
 from console.domain.vocabulary import Kind
 from console.i18n import _, _l
-from console.notify.outbox import Notification, insert, message
+from console.notify.outbox import UPDATE, Notification, insert, message
 from console.policies_cli import PoliciesOpt, _load
 from console.store.store import Store
 from policies import PolicySet
@@ -48,7 +49,7 @@ def post(store: Store, ps: PolicySet, key: str, who: str, text: str,
         out = [
             Notification(channel=c.channel, person=None, address=c.address, at=now,
                          cause=f"update:{group.id}", urgency="low",
-                         message=message(state, "update", body, author=who, stakeholders=group.id))
+                         message=message(state, UPDATE, body, author=who, stakeholders=group.id))
             for group in ps.stakeholders_for(state.team, state.service, state.priority)
             for c in group.channels
         ]

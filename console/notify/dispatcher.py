@@ -2,10 +2,12 @@
 
 A row moves `pending -> sending -> sent`, or back to `pending` after a
 failure (next attempt after an exponential backoff with a cap), or to `dead`
-after the last attempt. A row can also end `cancelled` (its incident was
-resolved, re-triggered into a new epoch, or acknowledged before a delayed
-page was due) or `merged` (an identical pending notification to the same
-destination was sent instead).
+after the last attempt. A page or notice can also end `cancelled` (its
+incident was resolved, re-triggered into a new epoch, or acknowledged before a
+delayed page was due); a stakeholder update never is, as it was already posted
+(the closing update is posted just before resolving, and its delivery may
+still be retrying). A row can end `merged` (an identical pending notification
+to the same destination was sent instead).
 
 Crash safety, per row:
 
@@ -38,7 +40,7 @@ from console.domain.vocabulary import Kind, Status
 from console.engine.metrics import Metrics
 from console.notify.bus import BUS, Bus, ConsoleNotice
 from console.notify.channels import Channel, Delivery, DeliveryFailed
-from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT
+from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT, UPDATE
 from console.store import db
 from console.store.store import Store, Writes
 from console.store.tables import Incident
@@ -239,6 +241,8 @@ def recorded(changes: list[Change]) -> Callable[[IncidentState], list[Change]]:
 def _cancel_reason(row: Row[Any], status: tuple[str, int] | None) -> str | None:
     if status is None:
         return "the incident is not in this store"
+    if row.message.get("event") == UPDATE:
+        return None
     state, epoch = status
     if state == Status.RESOLVED.value:
         return "the incident was resolved"

@@ -21,6 +21,9 @@ from console.store.tables import Outbox
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 PENDING, SENDING, SENT, DEAD, CANCELLED, MERGED = (
     "pending", "sending", "sent", "dead", "cancelled", "merged")
+# The message event of a stakeholder update (console.updates): said by a person, so it is
+# delivered whatever became of the incident since, unlike pages and notices.
+UPDATE = "update"
 _INSERT = OUTBOX.insert()
 
 
