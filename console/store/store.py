@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -211,6 +212,9 @@ class Store:
         self.site = site
         self.clock = clock
         self.log = OpLog(site.site, clock)
+        self._writer: Connection | None = None
+        self._write_lock = threading.Lock()
+        self._write_thread: int | None = None
 
     @classmethod
     def open(
@@ -242,6 +246,9 @@ class Store:
         return cls(engine, site, clock)
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -253,9 +260,34 @@ class Store:
     # -- writing -------------------------------------------------------------
 
     @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A write transaction on this store's own connection, kept between transactions.
+
+        Checking a connection out of the pool and back costs more than a one-op
+        commit's own work in SQLite. Writers take turns on it (the database
+        serialises them anyway); a connection that failed is not used again.
+        """
+        if self._write_thread == threading.get_ident():
+            raise RuntimeError("a write transaction is already open in this thread")
+        with self._write_lock:
+            self._write_thread = threading.get_ident()
+            try:
+                if self._writer is None:
+                    self._writer = self.engine.connect()
+                with self._writer.begin():
+                    yield self._writer
+            except DBAPIError:
+                if self._writer is not None:
+                    self._writer.close()
+                    self._writer = None
+                raise
+            finally:
+                self._write_thread = None
+
+    @contextmanager
     def writing(self) -> Iterator[Writes]:
         """One transaction for many writes: group commit for concurrent requests."""
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             writes = Writes(self, conn)
             yield writes
             writes._flush()
@@ -283,7 +315,7 @@ class Store:
 
     def receive(self, ops: Iterable[Op]) -> list[Op]:
         """Apply ops made elsewhere, in one transaction; returns the new ones."""
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             fresh = self.log.receive(conn, list(ops))
             by_entity: dict[str, list[Op]] = {}
             for op in fresh:
@@ -330,7 +362,7 @@ class Store:
     def rebuild(self) -> int:
         """Fold every incident again from the op log; returns the number of incidents."""
         count = 0
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             due = [{"b_id": r.id, "next_due_at": r.next_due_at} for r in conn.execute(
                 select(INCIDENTS.c.id, INCIDENTS.c.next_due_at)
                 .where(INCIDENTS.c.next_due_at.is_not(None)))]
