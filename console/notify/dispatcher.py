@@ -38,6 +38,7 @@ from console.domain.commands import Change
 from console.domain.state import IncidentState
 from console.domain.vocabulary import Kind, Status
 from console.engine.metrics import Metrics
+from console.i18n import _
 from console.notify.bus import BUS, Bus, ConsoleNotice
 from console.notify.channels import Channel, Delivery, DeliveryFailed
 from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT, UPDATE
@@ -223,7 +224,8 @@ class Dispatcher:
             self.bus.publish(ConsoleNotice(
                 person=None, key=str(d.incident.get("key", "")), title=str(d.incident.get("title", "")),
                 severity=str(d.incident.get("severity", "")), event="dead_letter",
-                text=f"could not notify {d.person} by {d.channel} after {d.attempt} attempts",
+                text=_("could not notify {person} by {channel} after {attempts} attempts").format(
+                    person=d.person, channel=d.channel, attempts=d.attempt),
                 bell=False, delivery=d.id))
 
     def _write(self, w: Writes, updates: list[dict[str, Any]], ops: dict[str, list[Change]]) -> None:
