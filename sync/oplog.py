@@ -6,6 +6,9 @@ so the caller can fold the op into its own tables in the same commit.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 import uuid
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -14,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, bindparam, func, select
 from sqlalchemy.exc import DBAPIError
-from uuid6 import uuid7
 
 from sync.hlc import HLC, Clock
 from sync.ops import GENESIS_HASH, Op, canonical_json, op_hash
@@ -187,8 +189,35 @@ class ChainProblem:
         return f"site {self.site} seq {self.seq}: {self.message}"
 
 
-def new_op_id() -> str:
-    return str(uuid7())
+class _Uuid7:
+    """uuid7s that sort after every id this process made before, as `uuid6.uuid7`
+    makes them (ids made within one millisecond take the following milliseconds)
+    in a third of its time: a batch of ops makes one per op, and a system call
+    for 10 random bytes each cost more than the rest. Random bytes are drawn
+    4 KiB at a time; a forked child draws its own."""
+
+    # 74 random bits around the version (7) and variant (0b10) fields of RFC 9562.
+    RANDOM = (1 << 76) - 1 & ~(0b11 << 62)
+    VERSION = 0x7 << 76 | 0b10 << 62
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last_ms = 0
+        self.pool = bytearray()
+        os.register_at_fork(after_in_child=self.pool.clear)
+
+    def __call__(self) -> str:
+        with self.lock:
+            ms = self.last_ms = max(time.time_ns() // 1_000_000, self.last_ms + 1)
+            if not self.pool:
+                self.pool += os.urandom(4000)
+            rand = int.from_bytes(self.pool[-10:]) & self.RANDOM
+            del self.pool[-10:]
+        h = f"{ms << 80 | self.VERSION | rand:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+new_op_id = _Uuid7()
 
 
 def _row_values(op: Op) -> dict[str, Any]:

@@ -17,9 +17,14 @@ from typing import Any
 GENESIS_HASH = "0" * 64
 
 
+# One encoder for every call: `json.dumps` with options builds a new one each time,
+# which costs more than encoding an op.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """One text for one value: sorted keys, no spaces, UTF-8 kept as is."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def op_hash(
