@@ -3,9 +3,11 @@
 One process speaks one language, chosen once at start (`--lang`, then
 SUNRELAY_LANG, then the POSIX locale) and falling back to English, the
 language of the msgids. Strings evaluated at import time (typer help texts,
-Textual BINDINGS descriptions, class attributes) must use `lazy_gettext`, so
-they are translated when shown rather than when the module was imported,
-which may be before the language is known.
+Textual BINDINGS descriptions, class attributes) must use `_l` (lazy_gettext),
+so they are translated when shown rather than when the module was imported,
+which may be before the language is known. A lazy string is a proxy, not a
+str: whatever checks isinstance(x, str) (Textual widget content, notify())
+must get `_()` called at that moment instead.
 
 Machine interfaces (JSON keys, CSV headers, op kinds, ops log lines) are never
 passed through here.

@@ -44,7 +44,7 @@ def minutes(value: float | None) -> str:
 
 def spoken(value: timedelta) -> str:
     """A duration in a sentence: '1 hour, 5 minutes' / '1 jam, 5 menit'."""
-    return duration(value, length="long")
+    return duration(value)
 
 
 def percent(value: float | None) -> str:

@@ -49,14 +49,15 @@ def test_lazy_strings_follow_the_language_chosen_after_them(lang: None) -> None:
     assert str(later) == "Akar masalah" and f"## {later}" == "## Akar masalah"
 
 
-@pytest.mark.parametrize(("code", "two_hours", "mixed", "ahead", "ago"), [
-    ("en", "2 hours", "1 day, 18 hours", "in 2 hours, 30 minutes", "5 minutes ago"),
-    ("id", "2 jam", "1 hari, 18 jam", "dalam 2 jam, 30 menit", "5 menit yang lalu"),
+@pytest.mark.parametrize(("code", "two_hours", "mixed", "ahead", "ago", "short"), [
+    ("en", "2 hours", "1 day, 18 hours", "in 2 hours, 30 minutes", "5 minutes ago", "2 hr, 5 min"),
+    ("id", "2 jam", "1 hari, 18 jam", "dalam 2 jam, 30 menit", "5 menit yang lalu", "2 j, 5 mnt"),
 ])
 def test_durations_read_naturally(lang: None, code: str, two_hours: str, mixed: str, ahead: str,
-                                  ago: str) -> None:
+                                  ago: str, short: str) -> None:
     i18n.select(code)
     assert i18n.duration(timedelta(hours=2)) == two_hours
+    assert i18n.duration(timedelta(hours=2, minutes=5), length="short") == short  # narrow columns
     assert i18n.duration(timedelta(days=1, hours=18, minutes=4)) == mixed  # two units, the rest rounded
     assert i18n.relative(timedelta(hours=2, minutes=30)) == ahead
     assert i18n.relative(-timedelta(minutes=5)) == ago
