@@ -34,9 +34,10 @@ from console.store import db
 log = logging.getLogger("sunrelay.engine")
 
 
-# Due incidents per engine transaction under the runner. A transaction is what a loaded
-# tick cannot cut short (lease.Turn), and ingest waits for the write lock while it runs,
-# so it stays at tens of milliseconds (about 0.7 ms an escalation here).
+# Due incidents (or notifications, for the dispatcher) per engine transaction under the
+# runner. A transaction is what a loaded tick cannot cut short (lease.Turn), and ingest
+# waits for the write lock while it runs, so it stays at tens of milliseconds (about
+# 0.7 ms an escalation here).
 ENGINE_BATCH = 50
 P = ParamSpec("P")
 T = TypeVar("T")
