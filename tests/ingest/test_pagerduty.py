@@ -5,6 +5,8 @@ from __future__ import annotations
 import concurrent.futures
 from typing import Any
 
+from sqlalchemy import text
+
 from tests.ingest.conftest import Served
 
 KEY = "test-key-web-0001"
@@ -129,3 +131,16 @@ def test_concurrent_requests_are_committed_together(served: Served) -> None:
     assert sum(r.alert_count for r in served.store.incidents()) == 200
     committer = served.service.committer
     assert committer.items == 200 and committer.batches < 200
+
+
+def test_a_store_that_cannot_commit_is_503_and_a_retry_is_accepted(served: Served) -> None:
+    ops = served.store.count_ops()
+    with served.store.engine.begin() as conn:  # the incident table gone: every trigger fails
+        conn.execute(text("ALTER TABLE incident RENAME TO incident_away"))
+    r = served.post("/v2/enqueue", trigger())
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    assert r.json()["status"] == "unavailable" and served.store.count_ops() == ops
+    with served.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE incident_away RENAME TO incident"))
+    r = served.post("/v2/enqueue", trigger())
+    assert r.status_code == 202 and r.json()["dedup_key"] == "web-checkout"
