@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from console.domain.fold import wall_ms
+from console.store import db
 from console.store.store import Store
+from sync import snapshot
 from sync.oplog import BadOpError
 from sync.ops import Op
 from sync.replica import Outcome
@@ -35,6 +37,10 @@ class StoreReplica:
 
     def ops_after(self, vector: Mapping[str, int], limit: int, max_bytes: int) -> tuple[list[Op], bool]:
         return self.store.ops_after(vector, limit, max_bytes)
+
+    def site_ops(self, site: str, after: int, upto: int, limit: int) -> list[Op]:
+        with db.reading(self.store.engine) as conn:
+            return snapshot.site_ops(conn, site, after, upto, limit)
 
     def apply(self, ops: Sequence[Op]) -> list[Outcome]:
         """Ops stamped beyond this clock's tolerance wait (with the rest of their

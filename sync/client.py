@@ -6,13 +6,15 @@ import asyncio
 import contextlib
 import ssl
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from sync.auth import AuthError, Key, Verifier, sign
+from sync import snapshot
+from sync.auth import H_SIG, AuthError, Key, Verifier, sign
 from sync.ops import Op
 from sync.protocol import (
     BATCH_BYTES,
@@ -25,7 +27,7 @@ from sync.protocol import (
     encode,
     parse_ops,
 )
-from sync.replica import Outcome, Replica
+from sync.replica import Outcome, Replica, Status
 
 TIMEOUT = httpx.Timeout(connect=5.0, read=40.0, write=30.0, pool=5.0)
 
@@ -82,37 +84,60 @@ class PeerClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
-    async def _call(self, method: str, path: str, payload: Any | None = None) -> Any:
-        full = f"{PREFIX}{path}"
-        body = encode(payload) if payload is not None else b""
+    @contextlib.asynccontextmanager
+    async def _exchange(self, method: str, full: str, body: bytes) -> AsyncIterator[httpx.Response]:
+        """A signed request and the peer's answer, open for reading; 4xx and 5xx raise."""
         headers = sign(self.key, self.site, method, full, body, self.now)
-        if payload is not None:
+        if body:
             headers |= {"content-encoding": "gzip", "content-type": "application/json"}
         try:
             answer = await self.http.send(
                 self.http.build_request(method, full, content=body, headers=headers), stream=True)
-            try:
-                raw = await _read_raw(answer)
-            finally:
-                await answer.aclose()
         except httpx.HTTPError as exc:
             raise PeerUnavailable(f"{type(exc).__name__}: {exc}") from None
-        if answer.status_code >= 500:
-            raise PeerUnavailable(f"peer answered {answer.status_code}")
-        encoding = answer.headers.get("content-encoding")
-        if answer.status_code >= 400:
-            try:
-                problem = decode(raw, encoding)
-                raise PeerRefused(answer.status_code, str(problem["error"]), str(problem["reason"]))
-            except (ProtocolError, KeyError, TypeError):
-                raise PeerRefused(answer.status_code, "http", raw[:200].decode(errors="replace")) from None
+        try:
+            if answer.status_code >= 500:
+                raise PeerUnavailable(f"peer answered {answer.status_code}")
+            if answer.status_code >= 400:
+                raw = await _read_raw(answer)
+                try:
+                    problem = decode(raw, answer.headers.get("content-encoding"))
+                    raise PeerRefused(answer.status_code, str(problem["error"]), str(problem["reason"]))
+                except (ProtocolError, KeyError, TypeError):
+                    raise PeerRefused(answer.status_code, "http",
+                                      raw[:200].decode(errors="replace")) from None
+            yield answer
+        except httpx.HTTPError as exc:
+            raise PeerUnavailable(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            await answer.aclose()
+
+    async def _call(self, method: str, path: str, payload: Any | None = None) -> Any:
+        full = f"{PREFIX}{path}"
+        async with self._exchange(method, full, encode(payload) if payload is not None else b"") as answer:
+            raw = await _read_raw(answer)
         try:
             # The signature covers the bytes as sent, so check before inflating them.
             self.responses.verify("RESPONSE", full, answer.headers, raw)
-            return decode(raw, encoding)
+            return decode(raw, answer.headers.get("content-encoding"))
         except (AuthError, ProtocolError) as exc:
             raise PeerRefused(answer.status_code, "bad_response",
                               f"the peer's answer failed its check: {exc}") from None
+
+    async def snapshot(self, vector: Mapping[str, int]) -> AsyncGenerator[list[Op], None]:
+        """Every op the peer holds past `vector`, in fold order, a batch at a time;
+        each line of the stream is checked against its signature before it is
+        parsed (the store checks each op's hash as it applies it)."""
+        full = f"{PREFIX}{snapshot.PATH}?after={snapshot.format_after(vector)}"
+        async with self._exchange("GET", full, b"") as answer:
+            try:
+                self.responses.verify("RESPONSE", full, answer.headers, b"")
+                reader = snapshot.Reader(self.key.secret, answer.headers[H_SIG])
+                async for batch in reader.batches(answer.aiter_raw()):
+                    yield batch
+            except (AuthError, ProtocolError) as exc:
+                raise PeerRefused(answer.status_code, "bad_response",
+                                  f"the peer's snapshot failed its check: {exc}") from None
 
     async def info(self) -> dict[str, Any]:
         result = await self._call("GET", "/info")
@@ -172,3 +197,49 @@ async def pull_all(client: PeerClient, replica: Replica, *, limit: int = BATCH_O
             return outcomes
         vector, batch = ahead, await fetching
     return outcomes
+
+
+APPLY_OPS = 5_000  # ops per transaction when taking a snapshot
+
+
+async def stream_all(client: PeerClient, replica: Replica, *, apply_ops: int = APPLY_OPS) -> Counter[Status]:
+    """Take what the peer holds past our vector from one snapshot stream; returns
+    how many ops were accepted, duplicate and held (a count: memory stays
+    within two lots however long the log).
+
+    Ops are applied `apply_ops` at a time, each lot in one transaction while the
+    next is read; the stream comes in fold order, so each lot extends every
+    site's chain and an interruption (a crash, a cut, a refused line) keeps the
+    lots committed and loses nothing: the next round asks from the vector
+    actually committed. Anything held back ends the stream early: the pull
+    loop fetches the rest once it can be applied."""
+    taken: Counter[Status] = Counter()
+    applying: asyncio.Task[list[Outcome]] | None = None
+    lot: list[Op] = []
+
+    async def landed() -> bool:
+        """Wait for the lot in flight; whether the stream may go on."""
+        nonlocal applying
+        if applying is not None:
+            task, applying = applying, None
+            taken.update(o.status for o in await task)
+        return not taken["held"]
+
+    vector = await asyncio.to_thread(replica.vector)
+    stream = client.snapshot(vector)
+    try:
+        async for batch in stream:
+            lot += batch
+            if len(lot) >= apply_ops:
+                if not await landed():
+                    return taken
+                applying = asyncio.create_task(asyncio.to_thread(replica.apply, lot))
+                lot = []
+        if await landed() and lot:
+            taken.update(o.status for o in await asyncio.to_thread(replica.apply, lot))
+        return taken
+    finally:
+        await stream.aclose()
+        if applying is not None:  # the stream failed: the lot in flight still lands whole
+            with contextlib.suppress(Exception):
+                await applying

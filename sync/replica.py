@@ -33,6 +33,11 @@ class Replica(Protocol):
         """Ops the holder of `vector` lacks (contiguous per site), and whether more remain."""
         ...
 
+    def site_ops(self, site: str, after: int, upto: int, limit: int) -> list[Op]:
+        """At most `limit` ops of one site with `after < seq <= upto`, in seq order:
+        a snapshot reads the log a page at a time."""
+        ...
+
     def apply(self, ops: Sequence[Op]) -> list[Outcome]:
         """Store and fold ops in one transaction; refuse the whole batch by raising
         CorruptOpError or EquivocationError. Ops stamped too far in the future are

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
-from sync.auth import AuthError, Key, Verifier, sign
+from sync import snapshot
+from sync.auth import H_SIG, AuthError, Key, Verifier, sign
 from sync.oplog import CorruptOpError, EquivocationError
 from sync.protocol import MAX_BODY, PREFIX, VERSION, ProtocolError, PullRequest, decode, encode, parse_ops
 from sync.replica import Replica
@@ -21,6 +22,12 @@ POLL_S = 0.25  # how often a long-polling pull looks for new ops
 
 def error(status: int, error: str, reason: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": error, "reason": reason, **extra}, status_code=status)
+
+
+def target(request: Request) -> str:
+    """What a signature covers of the URL: the path and any query."""
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path
 
 
 async def _body(request: Request) -> bytes:
@@ -45,20 +52,21 @@ def router(replica: Replica, verifier: Verifier, *, now: Callable[[], float] = t
 
     def signed(key: Key, request: Request, payload: Any) -> Response:
         body = encode(payload)
-        headers = sign(key, replica.site, "RESPONSE", request.url.path, body, now)
+        headers = sign(key, replica.site, "RESPONSE", target(request), body, now)
         return Response(body, media_type="application/json",
                         headers={**headers, "content-encoding": "gzip"})
 
     async def authenticated(request: Request) -> tuple[Key, Any]:
         raw = await _body(request)
-        key = verifier.verify(request.method, request.url.path, request.headers, raw)
+        key = verifier.verify(request.method, target(request), request.headers, raw)
         payload = decode(raw, request.headers.get("content-encoding")) if raw else {}
         return key, payload
 
-    async def handle(request: Request, work: Callable[[Key, Any], Any]) -> Response:
+    async def handle(request: Request, work: Callable[[Key, Any], Any],
+                     respond: Callable[[Key, Request, Any], Response] = signed) -> Response:
         try:
             key, payload = await authenticated(request)
-            return signed(key, request, await work(key, payload))
+            return respond(key, request, await work(key, payload))
         except AuthError as exc:
             extra = {"server_time": exc.server_time} if exc.server_time is not None else {}
             return error(exc.status, exc.error, exc.reason, **extra)
@@ -107,6 +115,24 @@ def router(replica: Replica, verifier: Verifier, *, now: Callable[[], float] = t
                                 for o in outcomes],
                     "vector": await run_in_threadpool(replica.vector)}
         return await handle(request, work)
+
+    @api.get(snapshot.PATH)
+    async def get_snapshot(request: Request) -> Response:
+        async def work(_key: Key, _payload: Any) -> Any:
+            after = snapshot.parse_after(request.query_params.get("after", ""))
+            return after, await run_in_threadpool(replica.vector)
+
+        def stream(key: Key, request: Request, work_done: Any) -> Response:
+            after, covered = work_done
+            # The headers sign an empty body; each line is signed on from their signature.
+            headers = sign(key, replica.site, "RESPONSE", target(request), b"", now)
+            signer = snapshot.Signer(key.secret, headers[H_SIG])
+            lines = (signer.line(frame) for frame in snapshot.frames(
+                snapshot.fold_order(replica.site_ops, after, covered), covered))
+            body: AsyncIterator[bytes] = iterate_in_threadpool(snapshot.gzipped(lines))
+            return StreamingResponse(body, media_type=snapshot.MEDIA_TYPE,
+                                     headers={**headers, "content-encoding": "gzip"})
+        return await handle(request, work, stream)
 
     @api.post("/poke")
     async def poke(request: Request) -> Response:

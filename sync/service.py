@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sync.client import PeerClient, PeerRefused, PeerUnavailable, pull_all
+from sync.client import PeerClient, PeerRefused, PeerUnavailable, pull_all, stream_all
 from sync.oplog import BadOpError
 from sync.protocol import BATCH_BYTES, BATCH_OPS
 from sync.replica import Replica
 
+log = logging.getLogger("sunrelay.sync")
 INTERVAL_S = (5.0, 15.0)
+# A peer this far ahead (a new console joining, or one back from a long outage)
+# sends a snapshot: one stream instead of a round trip per 500 ops.
+SNAPSHOT_LAG = 10 * BATCH_OPS
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 60.0
 
@@ -35,6 +40,11 @@ class PeerStatus:
     failures: int = 0
     lag: int = 0  # ops the peer holds that we do not, as of the last round
     offset_ms: float | None = None  # the peer's clock minus ours, estimated
+
+
+def lacking(theirs: dict[str, int], ours: dict[str, int]) -> int:
+    """How many ops the holder of `theirs` has that the holder of `ours` lacks."""
+    return sum(max(0, seq - ours.get(site, 0)) for site, seq in theirs.items())
 
 
 def backoff(failures: int, rng: random.Random) -> float:
@@ -72,7 +82,7 @@ class SyncService:
                     f"the peer is another console named {self.replica.name}: the keys of "
                     "their incidents would collide with ours; give one of them another "
                     "SUNRELAY_SITE (on a new store)"))
-            taken = await pull_all(client, self.replica)
+            taken = await self._take(name, client, dict(info.get("vector", {})))
             await self._push_missing(client, dict(info.get("vector", {})))
         except PeerUnavailable as exc:
             self._update(name, online=False, error=str(exc), failures=self.status[name].failures + 1)
@@ -85,12 +95,30 @@ class SyncService:
                          failures=self.status[name].failures + 1)
             return 0
         ours = await asyncio.to_thread(self.replica.vector)
-        theirs = dict(info.get("vector", {}))
-        lag = sum(max(0, seq - ours.get(site, 0)) for site, seq in theirs.items())
+        lag = lacking(dict(info.get("vector", {})), ours)
         offset = float(info.get("phys_now_ms", 0)) - (sent_at + answered_at) * 500
         self._update(name, online=True, error=None, failures=0, last_ok=answered_at, lag=lag,
                      offset_ms=offset)
-        return sum(1 for o in taken if o.status == "accepted")
+        return taken
+
+    async def _take(self, name: str, client: PeerClient, theirs: dict[str, int]) -> int:
+        """Take what the peer has for us: by snapshot when far behind (a peer that
+        does not serve one answers 404), then by pull for the rest; returns how
+        many ops were new."""
+        accepted = 0
+        behind = lacking(theirs, await asyncio.to_thread(self.replica.vector))
+        if behind >= SNAPSHOT_LAG:
+            log.info("snapshot from %s: %d ops behind", name, behind)
+            started = time.perf_counter()
+            try:
+                accepted = (await stream_all(client, self.replica))["accepted"]
+            except PeerRefused as exc:
+                if exc.status != 404:
+                    raise
+            log.info("snapshot from %s: took %d ops in %.1f s", name, accepted,
+                     time.perf_counter() - started)
+        pulled = await pull_all(client, self.replica)
+        return accepted + sum(1 for o in pulled if o.status == "accepted")
 
     async def _push_missing(self, client: PeerClient, theirs: dict[str, int]) -> None:
         """Push what the peer lacks when it fits one batch: that is the fresh op the
