@@ -23,7 +23,7 @@ from console.domain.fold import fold
 from console.store.store import Store
 from console.sync_replica import StoreReplica
 from sync.auth import Key, Verifier
-from sync.client import PeerClient, pull_all
+from sync.client import PeerClient, pull_all, stream_all
 from sync.server import router
 
 KEY = Key("mesh", "team", b"a-secret-for-the-whole-mesh")
@@ -67,14 +67,17 @@ class Mesh(RuleBasedStateMachine):
         self.furthest_ahead = 0
         self.seen_status: dict[tuple[int, str], tuple[int, int]] = {}
 
-    def pull(self, a: int, b: int, limit: int = 500) -> None:
+    def pull(self, a: int, b: int, limit: int = 500, *, snapshot: bool = False) -> None:
         if a == b or frozenset((a, b)) in self.cut:
             return
 
         async def go() -> None:
             client = self.peers[a].client_to(self.peers[b])
             try:
-                await pull_all(client, self.peers[a].replica, limit=limit)
+                if snapshot:
+                    await stream_all(client, self.peers[a].replica, apply_ops=1)
+                else:
+                    await pull_all(client, self.peers[a].replica, limit=limit)
             finally:
                 await client.aclose()
         asyncio.run(go())
@@ -94,6 +97,11 @@ class Mesh(RuleBasedStateMachine):
     @rule(a=PEER, b=PEER, limit=st.integers(1, 7))
     def sync(self, a: int, b: int, limit: int) -> None:
         self.pull(a, b, limit)
+
+    @rule(a=PEER, b=PEER)
+    def snapshot(self, a: int, b: int) -> None:
+        """Everything `b` holds past `a`'s vector, in one stream, a batch per transaction."""
+        self.pull(a, b, snapshot=True)
 
     @rule(a=PEER, b=PEER)
     def partition(self, a: int, b: int) -> None:
