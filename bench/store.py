@@ -8,7 +8,7 @@ disk (raw sqlite3 inserts, WAL and synchronous=FULL, of rows the size of our op
 rows keyed by uuid7s as our ops are), with the ratio. The store and the ceiling
 run in turns (50 transactions, or one batch, each), so both meet the same disk
 and the same neighbours: absolute figures drift on shared machines, ratios hold.
-Remote ops carry uuid7 ids, as every Sunrelay makes them.
+Remote ops and the incidents they open carry uuid7 ids, as every Sunrelay makes them.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def main() -> None:
          f"raw sqlite3 {raw.rate:,.0f} rows/s", local_rate / raw.rate, ">= 50,000 ops/s")
 
     make = RemoteSite().op
-    incidents = [str(uuid.uuid4()) for _ in range(total)]
+    incidents = [new_op_id() for _ in range(total)]
     remote: list[Op] = []
     for n, entity in enumerate(incidents, 1):
         remote.append(make(entity, "trigger", {
@@ -179,7 +179,7 @@ def main() -> None:
 
     # -- fold of an incident with 1,000 ops
     make = RemoteSite().op
-    entity = str(uuid.uuid4())
+    entity = new_op_id()
     history = [make(entity, "trigger", {"key": "NYC-1", "key_number": 1, "title": "t",
                                         "service": "s", "severity": "sev2", "labels": {}})]
     kinds = [("note", {"text": "looked at it"}), ("retrigger", {}),

@@ -132,8 +132,9 @@ _CLAIM_HEAD = Prepared(HEADS.update().where(
 _INSERT_HEAD = Prepared(HEADS.insert())
 _INSERT_OP = Prepared(OPS.insert())
 _HELD_IDS = select(OPS.c.op_id, OPS.c.hash).where(OPS.c.op_id.in_(bindparam("b_ids", expanding=True)))
-_HELD_SEQS = select(OPS.c.seq, OPS.c.hash).where(
-    OPS.c.site == bindparam("b_site"), OPS.c.seq.in_(bindparam("b_seqs", expanding=True)))
+# A batch holds a run of each site's chain: one range read, no list of seqs.
+_HELD_SEQS = Prepared(select(OPS.c.seq, OPS.c.hash).where(
+    OPS.c.site == bindparam("b_site"), OPS.c.seq.between(bindparam("b_low"), bindparam("b_high"))))
 _FOLLOWING = Prepared(
     select(OPS.c.seq, OPS.c.prev_hash, OPS.c.hash, OPS.c.hlc)
     .where(OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_seq")).order_by(OPS.c.seq)
@@ -339,11 +340,11 @@ class OpLog:
         for site, seq in slots:
             by_site.setdefault(site, []).append(seq)
         for site, seqs in by_site.items():
-            for start in range(0, len(seqs), _CHUNK):
-                chunk = {"b_site": site, "b_seqs": seqs[start:start + _CHUNK]}
-                for row in conn.execute(_HELD_SEQS, chunk):
-                    if row.hash != slots[(site, row.seq)].hash:
-                        raise _equivocation(slots[(site, row.seq)])
+            for seq, digest in _HELD_SEQS.rows(
+                    conn, {"b_site": site, "b_low": min(seqs), "b_high": max(seqs)}):
+                sent = slots.get((site, seq))
+                if sent is not None and sent.hash != digest:
+                    raise _equivocation(sent)
         new = [op for op in batch.values() if op.op_id not in held]
         if not new:
             return []

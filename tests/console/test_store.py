@@ -334,3 +334,24 @@ def test_a_fresh_incident_stores_its_trigger_heads_once(store: Store) -> None:
     assert set(extras) == {"last", "ref"}
     store.act(state.key, "bob", commands.ack)
     assert set(store.get(state.key).fold_extras()["heads"]) == {"assignee"}
+
+
+def test_op_ids_are_uuid7s_that_sort_in_the_order_they_were_made() -> None:
+    """Incidents opened in one millisecond list in creation order by their ids."""
+    import os
+    import uuid
+
+    from sync.oplog import new_op_id
+
+    ids = [new_op_id() for _ in range(5000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    parsed = uuid.UUID(ids[0])
+    assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, ids[0])
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a forked child must not reuse the parent's random bytes
+        os.write(write, new_op_id().encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    theirs, ours = os.read(read, 64).decode(), new_op_id()
+    assert theirs[14:] != ours[14:]
