@@ -32,6 +32,7 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, select, text
 
 from console.engine.queries import LEASE_NAME, LEASES
+from sync.oplog import Prepared
 
 
 class LeaseLost(RuntimeError):
@@ -78,6 +79,11 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Run before every engine and dispatcher transaction: straight on the driver (Prepared),
+# where Core's execute cost more than the lookup itself.
+_HOLDER = Prepared(select(LEASES.c.holder, LEASES.c.expires_at).where(LEASES.c.name == LEASE_NAME))
+
+
 class SqliteLease:
     """The lease row: acquired or renewed by the same call, fenced per transaction."""
 
@@ -101,8 +107,8 @@ class SqliteLease:
             return True
 
     def fence(self, conn: Connection, now: datetime) -> None:
-        row = conn.execute(select(LEASES.c.holder, LEASES.c.expires_at)
-                           .where(LEASES.c.name == LEASE_NAME)).first()
+        rows = _HOLDER.rows(conn, {})
+        row = rows[0] if rows else None
         if row is None or row.holder != self.holder or row.expires_at <= now:
             raise LeaseLost(f"the engine lease is held by {row.holder if row else 'nobody'}")
 
