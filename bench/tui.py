@@ -9,7 +9,9 @@ First frame, idle CPU and RSS are measured on the real program in a pty at
 CPU from /proc over the idle window; VmHWM). Key latencies run the app under
 Pilot (`App.run_test`) in this process: each key is posted as the terminal
 driver posts it, and timed until the first repaint after the screen acted
-on it (for opening an incident: after its detail is loaded and drawn).
+on it. Opening an incident is timed twice: to the repaint showing its screen
+with the header (what the queue row knows), and to the repaint after its
+detail and timeline, loaded by a worker, are drawn.
 """
 
 from __future__ import annotations
@@ -139,6 +141,10 @@ class Repaints:
         start = time.perf_counter()
         char = key if len(key) == 1 else (" " if key == "space" else None)
         app.post_message(events.Key(key, char))
+        return await self.since(start, done)
+
+    async def since(self, start: float, done: Callable[[], bool]) -> float:
+        """From `start` until `done()` holds and the screen has been repainted after it."""
         while not done():
             await asyncio.sleep(0.0005)
         acted = time.perf_counter()
@@ -152,7 +158,7 @@ async def key_figures(db: Path) -> None:
     store = Store.open(f"sqlite:///{db}")
     app = SunrelayApp(store, actor="budi", policy_set=policies.load(EXAMPLES), watch_policies=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        while not (isinstance(app.screen, QueueScreen) and app.screen.table.rows):
+        while not (isinstance(app.screen, QueueScreen) and app.screen.loaded):
             await asyncio.sleep(0.05)
         queue = app.screen
         assert isinstance(queue, QueueScreen)
@@ -163,8 +169,12 @@ async def key_figures(db: Path) -> None:
             moves.append(await repaints.key(app, "j" if i % 50 < 40 else "k",
                                             lambda b=before: queue.table.cursor != b))
         opens: list[float] = []
+        details: list[float] = []
         for _ in range(30):
+            start = time.perf_counter()
             opens.append(await repaints.key(app, "enter", lambda: isinstance(
+                app.screen, IncidentScreen) and app.screen.is_mounted))
+            details.append(await repaints.since(start, lambda: isinstance(
                 app.screen, IncidentScreen) and app.screen.detail is not None))
             await pilot.press("escape")
             await pilot.pause(0.05)
@@ -179,11 +189,13 @@ async def key_figures(db: Path) -> None:
                     lambda t=typed, b=box: b.value == t and queue.filter == parse_filter(t)))
             await pilot.press("escape")
     store.close()
-    for what, values in (("cursor move (j/k)", moves), ("open incident (enter)", opens),
-                         ("filter keystroke", filters)):
+    for what, values, target in (
+            ("cursor move (j/k)", moves, "p99 <= 50 ms"),
+            ("open incident (enter), header", opens, "p99 <= 50 ms"),
+            ("open incident (enter), timeline", details, "none (worker)"),
+            ("filter keystroke", filters, "p99 <= 50 ms")):
         line(f"key-to-repaint: {what}",
-             f"p50 {pct(values, 50) * 1000:.1f} ms p99 {pct(values, 99) * 1000:.1f} ms",
-             "p99 <= 50 ms")
+             f"p50 {pct(values, 50) * 1000:.1f} ms p99 {pct(values, 99) * 1000:.1f} ms", target)
 
 
 def main() -> None:

@@ -92,18 +92,20 @@ class OverrideLog:
         self._active = tuple(sorted(active, key=lambda o: (o.start, o.schedule, o.id)))
         self._shifts = tuple(o.shift for o in self._active)
 
-    def refresh(self) -> None:
-        """Fold in the override ops recorded or received since the last look (blocking)."""
+    def refresh(self) -> bool:
+        """Fold in the override ops recorded or received since the last look (blocking);
+        True when there were any."""
         with self._lock, db.reading(self.engine) as conn:
             upto = oplog.version_vector(conn)
             if upto == self._cursor:
-                return
+                return False
             new = [op_from_row(row) for site, seq in upto.items()
                    if seq > self._cursor.get(site, 0)
                    for row in conn.execute(_NEW, {"b_site": site, "b_after": self._cursor.get(site, 0),
                                                   "b_upto": seq})]
             self._take_in(new)
             self._cursor = upto
+            return bool(new)
 
     def __call__(self) -> Sequence[ShiftOverride]:
         """The active overrides as the policy functions take them (the engine's

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -28,15 +29,11 @@ from policies import PolicySet
 
 from .commands import ConsoleCommands
 from .context import Context
+from .model import QueueRow
 from .screens.base import report_failure
-from .screens.handoff import HandoffScreen
 from .screens.help import HelpScreen
 from .screens.incident import IncidentScreen
-from .screens.oncall import OnCallScreen
-from .screens.peers import PeersScreen
-from .screens.policies import PoliciesScreen
 from .screens.queue import QueueScreen
-from .screens.reports import ReportsScreen
 from .services.clock import Clock, SystemClock
 from .services.node import NodeRuntime, ServeOptions
 from .services.status import Services, from_node
@@ -75,11 +72,23 @@ class Paged(Message):
         self.notice = notice
 
 
+def _later(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A screen whose module is imported when it is first shown: the console starts
+    with the queue's imports only (the handoff screen alone would add a fifth)."""
+    def make() -> Screen[Any]:
+        screen: Callable[[], Screen[Any]] = getattr(
+            importlib.import_module(f"{__package__}.screens.{module}"), name)
+        return screen()
+    return make
+
+
 class SunrelayApp(App[None]):
     TITLE = "Sunrelay"
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        "queue": QueueScreen, "oncall": OnCallScreen, "handoff": HandoffScreen,
-        "peers": PeersScreen, "policies": PoliciesScreen, "reports": ReportsScreen,
+        "queue": QueueScreen, "oncall": _later("oncall", "OnCallScreen"),
+        "handoff": _later("handoff", "HandoffScreen"), "peers": _later("peers", "PeersScreen"),
+        "policies": _later("policies", "PoliciesScreen"),
+        "reports": _later("reports", "ReportsScreen"),
     }
     DEFAULT_MODE = "queue"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
@@ -118,6 +127,8 @@ class SunrelayApp(App[None]):
         self.handle_signals = handle_signals
         self.keymap = keymap or {}
         self.compact = compact
+        self._started = False
+        self._incident: IncidentScreen | None = None
         if low_color:
             self.theme = "textual-ansi"
 
@@ -131,6 +142,13 @@ class SunrelayApp(App[None]):
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self.exit)
         self._unsubscribe = BUS.subscribe(self._on_notice)
+
+    def first_rows_shown(self) -> None:
+        """The services start once the queue's first screenful is on the terminal, so
+        that none of them (policy files to parse, the Node) holds the first frame back."""
+        if self._started:
+            return
+        self._started = True
         self.run_worker(self._watch_store, name="store-watch", group="store-watch", thread=True,
                         exclusive=True, exit_on_error=False)
         self._start_node()
@@ -159,13 +177,15 @@ class SunrelayApp(App[None]):
         worker = get_current_worker()
         try:
             watcher.changed()
-            self.ctx.overrides.refresh()
+            if self.ctx.overrides.refresh():
+                self.call_from_thread(self.ctx.recheck_duty)
             while not worker.is_cancelled:
                 time.sleep(self.poll_seconds)
                 if watcher.changed() and not worker.is_cancelled:
                     if self.runtime is not None:
                         self.runtime.changed()
-                    self.ctx.overrides.refresh()
+                    if self.ctx.overrides.refresh():
+                        self.call_from_thread(self.ctx.recheck_duty)
                     self.call_from_thread(self.store_changed.publish, None)
         finally:
             watcher.close()
@@ -275,12 +295,19 @@ class SunrelayApp(App[None]):
 
     # -- navigation ----------------------------------------------------------------
 
-    def open_incident(self, key: str) -> None:
+    def open_incident(self, key: str, row: QueueRow | None = None) -> None:
+        """`row`: the queue's row, so the incident's header shows before its detail loads."""
         if self.current_mode != "queue":
             self.switch_mode("queue")
         if isinstance(self.screen, IncidentScreen):
             self.pop_screen()
-        self.push_screen(IncidentScreen(key))
+        screen = self._incident
+        if screen is None:  # installed, so that popping it keeps it for the next incident
+            screen = self._incident = IncidentScreen(key, row)
+            self.install_screen(screen, "incident")
+        else:
+            screen.show_incident(key, row)
+        self.push_screen(screen)
 
     def action_screen(self, name: str) -> None:
         if name == "incident":
@@ -294,7 +321,7 @@ class SunrelayApp(App[None]):
             if row is None:
                 self.notify("No incident selected", severity="warning")
                 return
-            self.open_incident(row.key)
+            self.open_incident(row.key, row)
             return
         if name == self.current_mode and isinstance(self.screen, IncidentScreen):
             self.pop_screen()

@@ -10,10 +10,11 @@ from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.timer import Timer
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..context import Context
+from ..model import QueueRow
+from ..widgets.key_hints import KeyHints
 from ..widgets.status_line import StatusLine
 
 T = TypeVar("T")
@@ -42,7 +43,10 @@ class ConsoleApp(Protocol):
     policies_changed: Signal[None]
     services_changed: Signal[None]
 
-    def open_incident(self, key: str) -> None: ...
+    def open_incident(self, key: str, row: QueueRow | None = None) -> None: ...
+
+    def first_rows_shown(self) -> None:
+        """The queue's first screenful is on the terminal: start what can wait for it."""
 
 
 class ConsoleScreen(Screen[None]):
@@ -65,7 +69,7 @@ class ConsoleScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status-line")
         yield from self.compose_body()
-        yield Footer(compact=self.app.has_class("-compact"))
+        yield KeyHints(compact=self.app.has_class("-compact"))
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError

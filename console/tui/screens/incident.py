@@ -1,6 +1,11 @@
 """One incident: every field, labels, SLA clocks with time left, what the policy
 says comes next, the timeline of every op (and which console it came from),
-and the same action keys as the queue."""
+and the same action keys as the queue.
+
+Opened from the queue, the header (title and the fields the queue row holds)
+shows at once; the rest comes from the store in a worker. The app keeps one
+incident screen and shows each incident in it (`show_incident`), since
+composing a screen afresh costs more than a key's budget."""
 
 from __future__ import annotations
 
@@ -14,13 +19,53 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..model import countdown
+from console.i18n import _
+from console.render import iso
+
+from ..model import QueueRow, countdown
 from ..services import incident
 from ..services.actions import Target
 from .actions import ACTION_BINDINGS, IncidentActions
 
 KIND_STYLE = {"trigger": "bold", "ack": "green", "resolve": "green", "escalate": "bold red",
               "note": "", "reopen": "bold yellow", "unack": "yellow"}
+
+
+def title_text(key: str, severity: str, priority: str | None, high_risk: bool, title: str) -> Text:
+    text = Text(no_wrap=False)
+    text.append(f"{key} ", style="bold reverse")
+    text.append(f" {severity.upper()} {priority or ''} ", style="bold")
+    if high_risk:
+        text.append(" HIGH-RISK ", style="bold reverse")
+    text.append(" " + title)
+    return text
+
+
+def row_fields(row: QueueRow) -> list[tuple[str, str]]:
+    """What the queue's row knows, in the order the full detail lists it."""
+    return [("Status", row.status), ("Severity", row.severity), ("Priority", row.priority or "-"),
+            ("Stage", row.stage), ("Service", row.service), ("Team", row.team or "-"),
+            ("Policy", row.policy or "-"), ("Assignee", row.assignee or "-"),
+            ("Escalation", f"level {row.level}"), ("Alerts", str(row.alert_count)),
+            ("Created", iso(row.created_at) or "-")]
+
+
+def fields_grid(fields: list[tuple[str, str]], labels: dict[str, str],
+                conflicts: dict[str, list[str | None]]) -> Table:
+    grid = Table.grid(padding=(0, 2), expand=True)
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(ratio=1)
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(ratio=1)
+    cells = [*fields, ("Labels", ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "-")]
+    for i in range(0, len(cells), 2):
+        left = cells[i]
+        right = cells[i + 1] if i + 1 < len(cells) else ("", "")
+        grid.add_row(left[0], Text(left[1]), right[0], Text(right[1]))
+    for name, values in conflicts.items():
+        grid.add_row("Conflict", Text(f"{name} set concurrently: "
+                                      + " / ".join(str(v) for v in values)), "", "")
+    return grid
 
 
 class IncidentScreen(IncidentActions):
@@ -37,18 +82,41 @@ class IncidentScreen(IncidentActions):
     IncidentScreen .section { text-style: bold; color: $accent; }
     """
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, row: QueueRow | None = None) -> None:
         super().__init__()
         self.key = key
+        self.row = row
         self.detail: incident.Detail | None = None
 
     def compose_body(self) -> ComposeResult:
+        title, fields = self._header()
         with VerticalScroll(id="detail"):
-            yield Static(f"{self.key}: loading…", id="title")
-            yield Static(id="fields")
+            yield Static(title, id="title")
+            yield Static(fields, id="fields")
             yield Static(id="clocks")
             yield Static("Timeline", classes="section")
-            yield Static(id="timeline")
+            yield Static(_("loading…"), id="timeline")
+
+    def _header(self) -> tuple[Text, Table | str]:
+        """What shows before the detail loads: the queue row's fields, if it was given."""
+        row = self.row
+        if row is None:
+            return Text(f"{self.key}: loading…"), ""
+        return (title_text(row.key, row.severity, row.priority,
+                           incident.is_high_risk(row.priority, row.severity, row.labels), row.title),
+                fields_grid(row_fields(row), row.labels, {}))
+
+    def show_incident(self, key: str, row: QueueRow | None) -> None:
+        """Show another incident in this screen (mounted already): its header now, the
+        rest when the worker has read it."""
+        self.key, self.row, self.detail = key, row, None
+        title, fields = self._header()
+        self.query_one("#title", Static).update(title)
+        self.query_one("#fields", Static).update(fields)
+        self.query_one("#clocks", Static).update("")
+        self.query_one("#timeline", Static).update(_("loading…"))
+        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
+        self.reload()
 
     def reload(self) -> None:
         store, key, ps, now = self.ctx.store, self.key, self.ctx.policies, self.ctx.clock.now()
@@ -57,28 +125,10 @@ class IncidentScreen(IncidentActions):
     def show(self, detail: incident.Detail) -> None:
         self.detail = detail
         self.key = detail.key
-        title = Text(no_wrap=False)
-        title.append(f"{detail.key} ", style="bold reverse")
-        title.append(f" {detail.severity.upper()} {detail.priority or ''} ", style="bold")
-        if detail.high_risk:
-            title.append(" HIGH-RISK ", style="bold reverse")
-        title.append(" " + detail.title)
-        self.query_one("#title", Static).update(title)
-        grid = Table.grid(padding=(0, 2), expand=True)
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(ratio=1)
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(ratio=1)
-        cells = [*detail.fields,
-                 ("Labels", ", ".join(f"{k}={v}" for k, v in sorted(detail.labels.items())) or "-")]
-        for i in range(0, len(cells), 2):
-            left = cells[i]
-            right = cells[i + 1] if i + 1 < len(cells) else ("", "")
-            grid.add_row(left[0], Text(left[1]), right[0], Text(right[1]))
-        for name, values in detail.conflicts.items():
-            grid.add_row("Conflict", Text(f"{name} set concurrently: "
-                                          + " / ".join(str(v) for v in values)), "", "")
-        self.query_one("#fields", Static).update(grid)
+        self.query_one("#title", Static).update(title_text(
+            detail.key, detail.severity, detail.priority, detail.high_risk, detail.title))
+        self.query_one("#fields", Static).update(
+            fields_grid(detail.fields, detail.labels, detail.conflicts))
         lines = Text()
         for entry in detail.timeline:
             lines.append(f"{entry.at:%m-%d %H:%M:%S}Z ", style="dim")

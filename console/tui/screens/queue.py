@@ -4,6 +4,7 @@ filter bar, the views mine / my teams / all / resolved today, and marks (space,
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import ClassVar
 
@@ -16,7 +17,6 @@ from textual.widgets import Input, Static
 from console.i18n import _
 from policies.timeutil import zone
 
-from ..model import QueueRow
 from ..services import queue
 from ..services.actions import Target
 from ..services.incident import is_high_risk
@@ -44,11 +44,11 @@ class QueueScreen(IncidentActions):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[QueueRow] = []
+        self.index = queue.QueueIndex([], queue.Me(""))
         self.view = "all"
         self.filter = queue.Filter()
-        self.counts = dict.fromkeys(queue.VIEWS, 0)
-        self.loaded = False
+        self.screenful = False  # the first screenful has been shown
+        self.loaded = False  # the whole queue has been
 
     def compose_body(self) -> ComposeResult:
         yield Static(id="views")
@@ -73,31 +73,44 @@ class QueueScreen(IncidentActions):
         return now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def reload(self) -> None:
-        engine, ps, since = self.ctx.store.engine, self.ctx.policies, self._day_start()
-        first = not self.loaded
+        engine, ps, since, me = self.ctx.store.engine, self.ctx.policies, self._day_start(), self.ctx.me
+        first = not (self.loaded or self.screenful)
 
-        def work() -> list[QueueRow]:
-            if first:  # a screenful at once, the whole queue right after
-                self.app.call_from_thread(self.loaded_rows,
-                                          queue.load(engine, ps, since, limit=FIRST_SCREENFUL),
-                                          False)
-            return queue.load(engine, ps, since)
+        def work() -> queue.QueueIndex:
+            if first:
+                # A screenful at once; the whole queue once it is on the terminal, so
+                # that loading it does not hold the first frame back.
+                shown = threading.Event()
+                screenful = queue.QueueIndex(queue.load(engine, ps, since, limit=FIRST_SCREENFUL), me)
+                self.app.call_from_thread(self.first_rows, screenful, shown)
+                shown.wait(5.0)
+            return queue.QueueIndex(queue.load(engine, ps, since), me)
 
         self.background("queue-load", work, self.loaded_rows)
 
-    def loaded_rows(self, rows: list[QueueRow], complete: bool = True) -> None:
-        self.rows = rows
-        self.counts = queue.counts(rows, self.ctx.me)
-        self.loaded = self.loaded or complete
+    def first_rows(self, index: queue.QueueIndex, shown: threading.Event) -> None:
+        self.index = index
+        self.screenful = True
+        self.show_rows()
+
+        def painted() -> None:
+            shown.set()
+            self.console.first_rows_shown()
+
+        self.call_after_refresh(painted)
+
+    def loaded_rows(self, index: queue.QueueIndex) -> None:
+        self.index = index
+        self.loaded = True
         self.show_rows()
 
     def show_rows(self) -> None:
-        shown = queue.select_rows(self.rows, self.view, self.filter, self.ctx.me)
+        shown = self.index.select(self.view, self.filter)
         table = self.table
         table.empty_text = ("no incidents match the filter" if not self.filter.empty
                             else f"no incidents in {queue.VIEW_TITLES[self.view].lower()}")
         table.set_rows(shown)
-        counts = self.counts
+        counts = self.index.counts
         views = Text(no_wrap=True, overflow="ellipsis")
         for name in queue.VIEWS:
             label = f" {queue.VIEW_TITLES[name]} {counts[name]} "
@@ -158,7 +171,7 @@ class QueueScreen(IncidentActions):
 
     @on(IncidentTable.Selected)
     def open_row(self, event: IncidentTable.Selected) -> None:
-        self.console.open_incident(event.row.key)
+        self.console.open_incident(event.row.key, event.row)
 
     @on(IncidentTable.MarksChanged)
     def marks_changed(self) -> None:

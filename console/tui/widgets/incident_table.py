@@ -125,12 +125,12 @@ class IncidentTable(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self._now = now
         self.rows: Sequence[QueueRow] = ()
-        self._index: dict[str, int] = {}
         self.marked: set[str] = set()  # keys
         self._static: dict[tuple[str, bool, bool], list[Segment]] = {}
         self._styles: dict[str, Style] = {}
         self._layout: list[tuple[Column, int]] = []
         self._tick_x = 0
+        self._base: Style | None = None
         self.empty_text = "no incidents"
 
     # -- data ----------------------------------------------------------------------
@@ -139,15 +139,17 @@ class IncidentTable(ScrollView, can_focus=True):
         """Replace the rows, keeping the cursor on the same incident when it is still there."""
         current = self.current
         self.rows = rows
-        self._index = {r.key: i for i, r in enumerate(rows)}
         self._static.clear()
         if self.marked:
-            kept = self.marked & self._index.keys()
+            kept = {r.key for r in rows if r.key in self.marked}
             if kept != self.marked:
                 self.marked = kept
                 self.post_message(self.MarksChanged(len(kept)))
-        self.virtual_size = Size(self.size.width, len(rows) + 1)
-        index = self._index.get(current.key, -1) if current is not None else -1
+        size = Size(self.size.width, len(rows) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
+        key = current.key if current is not None else None
+        index = next((i for i, r in enumerate(rows) if r.key == key), -1) if key else -1
         if index < 0:
             index = min(self.cursor, max(0, len(rows) - 1))
         self.cursor = index
@@ -195,6 +197,14 @@ class IncidentTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles.clear()
         self._static.clear()
+        self._base = None
+
+    @property
+    def base_style(self) -> Style:
+        """`rich_style` (walks the DOM for background colours) once per style change."""
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -208,7 +218,7 @@ class IncidentTable(ScrollView, can_focus=True):
         width = self.size.width
         if not self._layout:
             self._lay_out(width)
-        base = self.rich_style
+        base = self.base_style
         if y == 0:
             header = self._style("header")
             text = " " + " ".join(_fit(c.title, w) for c, w in self._layout)
@@ -327,7 +337,8 @@ class IncidentTable(ScrollView, can_focus=True):
         if len(self.marked) == len(self.rows):
             self.clear_marks()
             return
-        self.marked = set(self._index)
+        self.marked = {r.key for r in self.rows}
+        self._static.clear()
         self.refresh()
         self.post_message(self.MarksChanged(len(self.marked)))
 
