@@ -50,9 +50,9 @@ class KeyHints(Static):
         key = self.get_component_rich_style("key-hints--key")
         description = self.get_component_rich_style("key-hints--description")
         text = Text(no_wrap=True, overflow="ellipsis", end="")
-        gap = " " if self.compact else "  "
         for shown, what, enabled in hints:
-            text.append(f" {shown} ", style=key if enabled else "dim")
-            text.append(f" {what}{gap}" if not self.compact else f"{what}{gap}",
+            text.append(shown if self.compact else f" {shown} ", style=key if enabled else "dim")
+            text.append(f" {what} " if self.compact else f"{what} ",
                         style=description if enabled else "dim")
+        text.rstrip()
         self.update(text)
