@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from console.domain.fold import fold
@@ -145,7 +145,7 @@ def op_sets(draw: st.DrawFn) -> list[Op]:
     return ops
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(op_sets(), st.randoms(use_true_random=False))
 def test_any_delivery_order_folds_to_the_same_state(ops: list[Op], rnd: Any) -> None:
     shuffled = list(ops)
@@ -153,7 +153,7 @@ def test_any_delivery_order_folds_to_the_same_state(ops: list[Op], rnd: Any) -> 
     assert fold(shuffled) == fold(ops)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(op_sets(), st.data())
 def test_applying_any_op_twice_equals_applying_it_once(ops: list[Op], data: st.DataObject) -> None:
     again = data.draw(st.lists(st.sampled_from(ops), max_size=10))
