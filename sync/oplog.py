@@ -15,7 +15,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ClauseElement, ColumnElement, Connection, Dialect, bindparam, func, select
+from sqlalchemy import (
+    BindParameter,
+    ClauseElement,
+    ColumnElement,
+    Connection,
+    Dialect,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.exc import DBAPIError
 
 from sync.hlc import HLC, Clock
@@ -116,6 +125,37 @@ class Prepared:
                                       dialect=conn.dialect, ismulti=many) from exc
 
 
+class PreparedIn:
+    """A select with `column IN (...)` of a list, run as `Prepared` in chunks.
+
+    Core compiles an expanding IN afresh on every execution; this keeps one
+    `Prepared` per power-of-two length up to the chunk size and pads a chunk
+    with its last value (IN ignores repeats). `build` makes the statement from
+    the list of bound parameters that stands for the values.
+    """
+
+    CHUNK = 512  # values per statement: well under every backend's parameter limit
+
+    def __init__(self, build: Callable[[list[BindParameter[Any]]], ClauseElement]) -> None:
+        self.build = build
+        self._sized: dict[int, Prepared] = {}
+
+    def rows(self, conn: Connection, values: Sequence[Any],
+             params: Mapping[str, Any] | None = None) -> list[Any]:
+        found: list[Any] = []
+        for start in range(0, len(values), self.CHUNK):
+            chunk = list(values[start:start + self.CHUNK])
+            size = 1 << (len(chunk) - 1).bit_length()
+            prepared = self._sized.get(size)
+            if prepared is None:
+                prepared = self._sized[size] = Prepared(
+                    self.build([bindparam(f"b_in{n}") for n in range(size)]))
+            chunk += chunk[-1:] * (size - len(chunk))
+            found += prepared.rows(conn, {**(params or {}),
+                                          **{f"b_in{n}": v for n, v in enumerate(chunk)}})
+        return found
+
+
 # Hot statements are built once, with bound parameters, and run as `Prepared`:
 # building and executing a statement through Core costs more than SQLite's insert.
 _HEAD_FOR_UPDATE = Prepared(
@@ -131,7 +171,7 @@ _CLAIM_HEAD = Prepared(HEADS.update().where(
     HEADS.c.hash == bindparam("b_hash")), _NEW_HEAD)
 _INSERT_HEAD = Prepared(HEADS.insert())
 _INSERT_OP = Prepared(OPS.insert())
-_HELD_IDS = select(OPS.c.op_id, OPS.c.hash).where(OPS.c.op_id.in_(bindparam("b_ids", expanding=True)))
+_HELD_IDS = PreparedIn(lambda ids: select(OPS.c.op_id, OPS.c.hash).where(OPS.c.op_id.in_(ids)))
 # A batch holds a run of each site's chain: one range read, no list of seqs.
 _HELD_SEQS = Prepared(select(OPS.c.seq, OPS.c.hash).where(
     OPS.c.site == bindparam("b_site"), OPS.c.seq.between(bindparam("b_low"), bindparam("b_high"))))
@@ -139,7 +179,6 @@ _FOLLOWING = Prepared(
     select(OPS.c.seq, OPS.c.prev_hash, OPS.c.hash, OPS.c.hlc)
     .where(OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_seq")).order_by(OPS.c.seq)
 )
-_CHUNK = 500  # ids per IN (...) query: well under every backend's parameter limit
 _OP_COLUMNS = (
     OPS.c.op_id, OPS.c.site, OPS.c.seq, OPS.c.hlc, OPS.c.actor, OPS.c.entity, OPS.c.kind,
     OPS.c.payload, OPS.c.schema, OPS.c.prev_hash, OPS.c.hash,
@@ -330,12 +369,10 @@ class OpLog:
             if first.hash != op.hash or batch[op.op_id].hash != op.hash:
                 raise _equivocation(op)
         held: set[str] = set()
-        ids = list(batch)
-        for start in range(0, len(ids), _CHUNK):
-            for row in conn.execute(_HELD_IDS, {"b_ids": ids[start:start + _CHUNK]}):
-                if row.hash != batch[row.op_id].hash:
-                    raise _equivocation(batch[row.op_id])
-                held.add(row.op_id)
+        for op_id, digest in _HELD_IDS.rows(conn, list(batch)):
+            if digest != batch[op_id].hash:
+                raise _equivocation(batch[op_id])
+            held.add(op_id)
         by_site: dict[str, list[int]] = {}
         for site, seq in slots:
             by_site.setdefault(site, []).append(seq)
@@ -429,32 +466,26 @@ def ops_for_entity(conn: Connection, entity: str) -> list[Op]:
     return [op_from_row(row) for row in rows]
 
 
-_ENTITIES_OPS = (
-    select(*_OP_COLUMNS).where(OPS.c.entity.in_(bindparam("b_entities", expanding=True)))
-    .order_by(OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq)
-)
+_ENTITIES_OPS = PreparedIn(lambda entities: select(*_OP_COLUMNS).where(OPS.c.entity.in_(entities)))
 
 
 def ops_for_entities(conn: Connection, entities: Sequence[str]) -> dict[str, list[Op]]:
     """The ops of several entities, each list in fold order."""
     found: dict[str, list[Op]] = {entity: [] for entity in entities}
-    for start in range(0, len(entities), _CHUNK):
-        for row in conn.execute(_ENTITIES_OPS, {"b_entities": list(entities[start:start + _CHUNK])}):
-            found[row.entity].append(op_from_row(row))
+    for row in _ENTITIES_OPS.rows(conn, entities):
+        found[row.entity].append(op_from_row(row))
+    for ops in found.values():
+        ops.sort(key=lambda op: op.sort_key)
     return found
 
 
-_COUNT_BY_ENTITY = (
-    select(OPS.c.entity, func.count()).where(OPS.c.entity.in_(bindparam("b_entities", expanding=True)))
-    .group_by(OPS.c.entity)
-)
+_COUNT_BY_ENTITY = PreparedIn(lambda entities: select(OPS.c.entity, func.count())
+                              .where(OPS.c.entity.in_(entities)).group_by(OPS.c.entity))
 
 
 def count_by_entity(conn: Connection, entities: Sequence[str]) -> dict[str, int]:
     counts = dict.fromkeys(entities, 0)
-    for start in range(0, len(entities), _CHUNK):
-        chunk = {"b_entities": list(entities[start:start + _CHUNK])}
-        counts.update({entity: n for entity, n in conn.execute(_COUNT_BY_ENTITY, chunk)})
+    counts.update({entity: n for entity, n in _COUNT_BY_ENTITY.rows(conn, entities)})
     return counts
 
 

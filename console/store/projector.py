@@ -8,7 +8,6 @@ their columns move.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, bindparam
@@ -38,13 +37,13 @@ class ProjectionWriter:
         self.inserts: list[dict[str, Any]] = []
         self.updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
 
-    def put(self, state: IncidentState, before: Mapping[Any, Any] | None) -> None:
-        """Write `state` over `before`, the row as read (None: a new incident)."""
+    def put(self, state: IncidentState, before: Any) -> None:
+        """Write `state` over `before`, the row as read (a named tuple; None: a new incident)."""
         values = incident_values(state)
         if before is None:
             self.inserts.append(values)
         else:
-            changed = {k: v for k, v in values.items() if before[k] != v}
+            changed = {k: v for k, v in values.items() if getattr(before, k) != v}
             if changed:
                 self.updates.setdefault(tuple(sorted(changed)), []).append({**changed, "b_id": state.id})
 

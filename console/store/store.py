@@ -25,7 +25,7 @@ from console.store.projector import ProjectionWriter
 from console.store.tables import Incident, IncidentNote
 from sync import oplog
 from sync.hlc import Clock, wall_clock_ms
-from sync.oplog import Chain, ChainProblem, Draft, OpLog, Prepared
+from sync.oplog import Chain, ChainProblem, Draft, OpLog, Prepared, PreparedIn
 from sync.ops import Op
 from sync.tables import LocalSite, OpLogRow
 
@@ -43,9 +43,8 @@ _OPEN_BY_DEDUP = Prepared(
 )
 _LAST_NUMBER = Prepared(select(func.coalesce(func.max(INCIDENTS.c.key_number), 0)).where(
     INCIDENTS.c.origin_site == bindparam("b_site")))
-_BY_IDS = select(INCIDENTS).where(INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
+_BY_IDS = PreparedIn(lambda ids: select(INCIDENTS).where(INCIDENTS.c.id.in_(ids)))
 _SET_DUE = Prepared(INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), ("next_due_at",))
-_CHUNK = 500
 _NOTES = select(OPS.c.op_id, OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq, OPS.c.actor,
                 OPS.c.payload).where(OPS.c.kind == Kind.NOTE.value)
 _LIST_COLUMNS = [column for column in INCIDENTS.c if column.name != "fold_state"]
@@ -92,7 +91,7 @@ class _Written:
     """An incident written in this transaction whose projection is not yet issued."""
 
     state: IncidentState
-    before: Mapping[str, Any] | None  # its row as read (None: opened in this transaction)
+    before: Any  # its row as read (None: opened in this transaction)
 
 
 class Writes:
@@ -138,7 +137,7 @@ class Writes:
             if rows:
                 state = state_from_row(rows[0])
                 change = commands.retrigger(state, title)
-                return Triggered(self._record(actor, state.id, [change], state, rows[0]._asdict()),
+                return Triggered(self._record(actor, state.id, [change], state, rows[0]),
                                  False)
         site = self.store.site
         held = int(_LAST_NUMBER.rows(self._conn, {"b_site": site.site})[0][0])
@@ -160,7 +159,7 @@ class Writes:
             state, before = written.state.copy(), written.before
         else:
             row = self.store._row(self._conn, key)
-            state, before = state_from_row(row), row._asdict()
+            state, before = state_from_row(row), row
         decided = decide(state)
         changes = [decided] if isinstance(decided, Change) else list(decided)
         return self._record(actor, state.id, changes, state, before)
@@ -170,7 +169,7 @@ class Writes:
         self._due.update(due)
 
     def _record(self, actor: str, entity: str, changes: Sequence[Change],
-                state: IncidentState | None, before: Mapping[str, Any] | None) -> IncidentState:
+                state: IncidentState | None, before: Any) -> IncidentState:
         ops = self._chain.append([Draft(actor, entity, c.kind.value, c.payload) for c in changes])
         # Local ops sort after everything this store holds, so they fold incrementally.
         for op in ops:
@@ -265,24 +264,27 @@ class Store:
 
         Checking a connection out of the pool and back costs more than a one-op
         commit's own work in SQLite. Writers take turns on it (the database
-        serialises them anyway); a connection that failed is not used again.
+        serialises them anyway); a connection that failed is not used again. A
+        server database gets a pooled connection per transaction, checked on
+        checkout, so a restarted server costs no failed write.
         """
         if self._write_thread == threading.get_ident():
             raise RuntimeError("a write transaction is already open in this thread")
         with self._write_lock:
             self._write_thread = threading.get_ident()
+            conn = self._writer or self.engine.connect()
+            kept = conn.dialect.name == "sqlite"
             try:
-                if self._writer is None:
-                    self._writer = self.engine.connect()
-                with self._writer.begin():
-                    yield self._writer
+                with conn.begin():
+                    yield conn
             except DBAPIError:
-                if self._writer is not None:
-                    self._writer.close()
-                    self._writer = None
+                kept = False
                 raise
             finally:
                 self._write_thread = None
+                self._writer = conn if kept else None
+                if not kept:
+                    conn.close()
 
     @contextmanager
     def writing(self) -> Iterator[Writes]:
@@ -325,12 +327,9 @@ class Store:
         return fresh
 
     def _fold_in(self, conn: Connection, by_entity: dict[str, list[Op]]) -> None:
-        ids = list(by_entity)
-        rows: dict[str, Mapping[Any, Any]] = {
-            row.id: row._mapping for start in range(0, len(ids), _CHUNK)
-            for row in conn.execute(_BY_IDS, {"b_ids": ids[start:start + _CHUNK]})}
+        rows: dict[str, Any] = {row.id: row for row in _BY_IDS.rows(conn, list(by_entity))}
         writer = ProjectionWriter(conn)
-        refold: list[tuple[str, Mapping[Any, Any] | None]] = []
+        refold: list[tuple[str, Any]] = []  # (id, its row, or None when new)
         for entity, ops in by_entity.items():
             ops.sort(key=lambda o: o.sort_key)
             row = rows.get(entity)
