@@ -29,13 +29,20 @@ from sqlalchemy import Connection, bindparam, select
 
 from sync.oplog import op_from_row
 from sync.ops import Op
-from sync.protocol import BATCH_BYTES, BATCH_OPS, MAX_DECODED, ProtocolError, parse_ops, parse_vector
+from sync.protocol import (
+    BATCH_BYTES,
+    BATCH_OPS,
+    GZIP_LEVEL,
+    MAX_DECODED,
+    ProtocolError,
+    parse_ops,
+    parse_vector,
+)
 from sync.tables import OpLogRow
 
 PATH = "/snapshot"
 MEDIA_TYPE = "application/x-ndjson"
 PAGE_OPS = 2_000  # ops read from the store at a time, per site
-GZIP_LEVEL = 1  # a quarter of level 6's CPU for a few percent more bytes
 _SITE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
@@ -58,6 +65,7 @@ def format_after(vector: Mapping[str, int]) -> str:
 
 
 def parse_after(text: str) -> dict[str, int]:
+    """The `after` query parameter back as a vector; 400 for anything else."""
     vector: dict[str, int] = {}
     for item in filter(None, text.split(",")):
         site, _, seq = item.partition(":")
