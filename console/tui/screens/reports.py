@@ -77,12 +77,12 @@ class ReportsScreen(ConsoleScreen):
         self.query_one("#figures", Static).update(text)
         self.query_one("#opened", Sparkline).data = [float(n) for n in r.opened_per_day]
         self.query_one("#by-severity", Bars).show(
-            _("By severity"), [(name, g["incidents"]) for name, g in f["groups"].items()], width=12)
+            _("By severity"), [(name, g["incidents"]) for name, g in f["groups"].items()], width=8)
         self.query_one("#by-service", Bars).show(
             _("Noisiest (alerts)"), [(s["service"], s["alerts"]) for s in f["noisiest_services"][:6]],
-            width=12)
+            width=8)
         self.query_one("#fatigue", Bars).show(
-            _("Pages per person"), [(p["person"], p["pages"]) for p in f["fatigue"][:6]], width=12)
+            _("Pages per person"), [(p["person"], p["pages"]) for p in f["fatigue"][:6]], width=8)
         self.query_one("#table", Static).update(Text(r.text, no_wrap=True))
 
     def action_window(self) -> None:

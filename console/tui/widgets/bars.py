@@ -8,6 +8,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 
+LABEL_WIDTH = 12  # longer labels are cut, so that three bars fit side by side in 80 columns
+
+
 class Bars(Static):
     DEFAULT_CSS = """
     Bars { height: auto; padding: 0 1; }
@@ -17,10 +20,11 @@ class Bars(Static):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(title + "\n", style="bold")
         top = max((n for _, n in items), default=0)
-        label_w = max((len(label) for label, _ in items), default=0)
+        label_w = min(LABEL_WIDTH, max((len(label) for label, _ in items), default=0))
         for label, n in items:
             bar = round(n / top * width) if top else 0
-            text.append(f"{label:<{label_w}} ")
+            shown = label if len(label) <= label_w else label[:label_w - 1] + "…"
+            text.append(f"{shown:<{label_w}} ")
             text.append("█" * bar, style="bold")
             text.append(f" {n}\n")
         if not items:
