@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from console.domain import commands
 from console.store.store import Store
 from console.sync_replica import StoreReplica
 from sync import service as service_module
+from sync import snapshot
 from sync.auth import Key, sign
 from sync.client import PeerClient, PeerRefused, pull_all, stream_all
-from sync.protocol import PREFIX
+from sync.ops import Op
+from sync.protocol import PREFIX, ProtocolError
 from sync.service import SyncService
 from sync.snapshot import PATH, format_after
 from tests.console.test_peers_cli import berlin_server
@@ -260,3 +263,32 @@ def test_a_bootstrap_killed_mid_stream_restarts_and_loses_nothing(tmp_path: Path
         finally:
             restarted.close()
     source.close()
+
+
+async def test_memory_stays_within_a_line_and_a_page_per_site(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    source = console(f"sqlite:///{tmp_path / 'jkt.db'}", "JKT")
+    busy(source.store, 40, "dewi")
+    ops = source.store.ops_after({}, 500, 1 << 20)[0]
+    reads: list[tuple[str, int, int]] = []
+
+    def pages(site: str, after: int, upto: int, limit: int) -> list[Op]:
+        reads.append((site, after, limit))
+        return [op for op in ops if after < op.seq <= upto][:limit]
+
+    monkeypatch.setattr(snapshot, "PAGE_OPS", 10)
+    stream = snapshot.fold_order(pages, {}, source.store.vector())
+    assert next(stream) == ops[0] and reads == [(source.store.site.site, 0, 10)]  # read lazily
+    assert list(stream) == ops[1:] and len(reads) == -(-len(ops) // 10)
+
+    signer = snapshot.Signer(KEY.secret, "v1=seed")
+    body = b"".join(snapshot.gzipped(signer.line(f) for f in snapshot.frames(iter(ops), {})))
+    monkeypatch.setattr(snapshot, "MAX_DECODED", 4096)  # a line longer than this is refused
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield body
+
+    with pytest.raises(ProtocolError, match="line exceeds 4096 bytes"):
+        async for _ in snapshot.Reader(KEY.secret, "v1=seed").batches(chunks()):
+            pass
+    source.store.close()
