@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-
 LABEL_WIDTH = 12  # longer labels are cut, so that three bars fit side by side in 80 columns
 
 
