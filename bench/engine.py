@@ -4,7 +4,6 @@ lateness of pages in real time, and notifications per second to a local webhook 
     python bench/engine.py              # 100,000 incidents (building them takes about a minute)
     python bench/engine.py --quick      # 10,000 incidents, shorter runs
 
-The engine runs as `sunrelay serve` runs it (ENGINE_BATCH incidents per transaction).
 Each figure is printed beside a ceiling measured in the same run on the same disk:
 the idle tick beside the same probe statements run on bare sqlite3; the 1,000
 escalations beside recording 1,000 plain ops in one transaction (the store's
@@ -151,7 +150,7 @@ async def lateness(tmp: Path, seconds: float) -> None:
     (tmp / "late" / "main.toml").write_text(POLICIES)
     ps = policy_lib.load(tmp / "late")
     store = Store.open(f"sqlite:///{tmp / 'late.db'}", site_name="LATE")
-    engine = Engine(store, lambda: ps, batch=ENGINE_BATCH)
+    engine = Engine(store, lambda: ps)
     runner = EngineRunner(engine, Dispatcher(store, {"console": ConsoleChannel(Bus())}, batch=ENGINE_BATCH),
                           SqliteLease(store.engine, timedelta(seconds=10)))
     task = asyncio.create_task(runner.run())
@@ -250,7 +249,7 @@ def main() -> None:
     t = time.perf_counter()
     ids = build(store, count, now)
     print(f"(built {count:,} open incidents in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
-    engine = Engine(store, lambda: ps, batch=ENGINE_BATCH)
+    engine = Engine(store, lambda: ps)
     idle_tick(store, engine, path, now, 300)
     due_at_once(store, engine, ids, now + timedelta(seconds=1))
     store.close()

@@ -167,7 +167,7 @@ class Node:
                 "command": CommandChannel(), "console": ConsoleChannel(bus)}
             self.runner = EngineRunner(
                 Engine(store, policy_set, metrics=metrics, ownership=ownership,
-                       overrides=OverrideLog(store.engine), batch=ENGINE_BATCH),
+                       overrides=OverrideLog(store.engine)),
                 Dispatcher(store, channels, metrics=metrics, batch=ENGINE_BATCH),
                 elector_for(store.engine, timedelta(seconds=options.lease_seconds)),
                 renew_every=max(0.2, options.lease_seconds / 3), offload=committer.call)
