@@ -11,10 +11,12 @@ bad request never costs the others their commit. Nobody gets an answer before
 the commit that holds their op.
 
 The process's other writers (the engine's ticks, its lease, the handoff
-runner) take their turns on the same thread (`call`). Two threads of one
-process contending for SQLite's write lock do not queue for it: the loser
-polls with sleeps that grow to 100 ms (busy_timeout), while the lock often
-sits free; taking turns here costs no wait beyond the turn itself.
+runner) take their turns on the same thread (`call`), in order with the
+group transactions. Writers in threads of their own would contend instead:
+the store's write lock is not fair (a thread that releases it can take it
+again before a waiter wakes), a write on a connection of its own (the
+lease) polls SQLite's lock with sleeps that grow to 100 ms (busy_timeout),
+and every busy thread takes its share of the GIL from the event loop.
 """
 
 from __future__ import annotations
