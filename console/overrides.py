@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import Engine, bindparam, select
 
 from console.domain.vocabulary import OverrideKind
+from console.i18n import _, ngettext
 from console.store import db
 from console.store.projection import ms_to_dt
 from console.store.store import Store
@@ -128,14 +129,14 @@ def take(store: Store, ps: PolicySet, actor: str, schedule: str, start: datetime
          user: str, replaces: str | None = None) -> Override:
     """Record that `user` covers `schedule` over [start, end)."""
     if schedule not in ps.schedules:
-        raise OverrideError(f"no schedule {schedule!r} in the policies: "
-                            f"{', '.join(sorted(ps.schedules)) or 'none'}")
+        raise OverrideError(_("no schedule {schedule!r} in the policies: {known}").format(
+            schedule=schedule, known=", ".join(sorted(ps.schedules)) or _("none")))
     for who in (user, replaces):
         if who is not None and who not in ps.people:
-            raise OverrideError(f"no person {who!r} in the policies")
+            raise OverrideError(_("no person {who!r} in the policies").format(who=who))
     if end <= start:
-        raise OverrideError(f"the override ends ({end:%Y-%m-%d %H:%M}Z) before it starts "
-                            f"({start:%Y-%m-%d %H:%M}Z)")
+        raise OverrideError(_("the override ends ({end:%Y-%m-%d %H:%M}Z) before it starts "
+                              "({start:%Y-%m-%d %H:%M}Z)").format(end=end, start=start))
     payload = {"schedule": schedule, "start_ms": round(start.timestamp() * 1000),
                "end_ms": round(end.timestamp() * 1000), "user": user, "replaces": replaces}
     with store.writing() as w:
@@ -149,8 +150,10 @@ def cancel(store: Store, log: OverrideLog, actor: str, ref: str) -> Override:
     wanted = ref.strip().lower()
     found = [o for o in log.active if wanted and o.id.endswith(wanted)]
     if len(found) != 1:
-        raise OverrideError(f"{ref!r} matches {len(found)} active overrides" +
-                            (": give more of the id" if found else ""))
+        raise OverrideError(ngettext("{ref!r} matches {n} active override",
+                                     "{ref!r} matches {n} active overrides", len(found))
+                            .format(ref=ref, n=len(found))
+                            + (_(": give more of the id") if found else ""))
     with store.writing() as w:
         store.log.append(w.conn, Draft(actor, found[0].id, OverrideKind.CANCEL.value, {}))
     return found[0]

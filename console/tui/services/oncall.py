@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from console.i18n import _
 from console.overrides import Override
 from policies import PolicySet, ShiftOverride
 from policies.followthesun import duties, group_on_call
@@ -136,8 +137,9 @@ def override_lines(ps: PolicySet, active: Sequence[Override], now: datetime) -> 
     def name(pid: str | None) -> str:
         return ps.people[pid].name if pid in ps.people else (pid or "")
 
-    return [f"{o.schedule}: {name(o.user)}"
-            + (f" for {name(o.replaces)}" if o.replaces else "")
+    return [_("{schedule}: {who}").format(schedule=o.schedule, who=name(o.user))
+            + (" " + _("for {whom}").format(whom=name(o.replaces)) if o.replaces else "")
             + f" {o.start:%a %H:%M}Z – {o.end:%a %H:%M}Z"
-            + (" (now)" if o.start <= now else "") + f", by {o.by} [{o.id[-8:]}]"
+            + (" " + _("(now)") if o.start <= now else "")
+            + ", " + _("by {who}").format(who=o.by) + f" [{o.id[-8:]}]"
             for o in active if o.end > now]
