@@ -355,3 +355,24 @@ def test_op_ids_are_uuid7s_that_sort_in_the_order_they_were_made() -> None:
     os.waitpid(child, 0)
     theirs, ours = os.read(read, 64).decode(), new_op_id()
     assert theirs[14:] != ours[14:]
+
+
+def test_sqlite_stores_times_as_sqlalchemys_datetime_would() -> None:
+    """UTCDateTime formats SQLite's text in one step; it must be the very same text."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy.dialects import sqlite
+
+    from console.store.types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    core = sqlite.DATETIME().bind_processor(dialect)
+    assert ours is not None and core is not None
+    jakarta = timezone(timedelta(hours=7))
+    for value in (datetime(2026, 11, 22, 3, 4, 5, tzinfo=UTC), datetime(999, 1, 2, tzinfo=UTC),
+                  datetime(2026, 1, 1, 6, 59, 59, 999999, tzinfo=jakarta)):
+        assert ours(value) == core(value.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None
+    with pytest.raises(ValueError, match="naive datetime"):
+        ours(datetime(2026, 1, 1))
