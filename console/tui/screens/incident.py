@@ -119,6 +119,11 @@ class IncidentScreen(IncidentActions):
         self.reload()
 
     def reload(self) -> None:
+        """After the next repaint: the header shows first, and the worker reading the
+        detail does not compete with that repaint for the interpreter."""
+        self.call_after_refresh(self._load)
+
+    def _load(self) -> None:
         store, key, ps, now = self.ctx.store, self.key, self.ctx.policies, self.ctx.clock.now()
         self.background("incident-load", lambda: incident.load(store, key, ps, now), self.show)
 
