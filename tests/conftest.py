@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 
+# Tests that read English output must not depend on the developer's locale
+# (an id_ID machine would pick Indonesian); the i18n tests set the language
+# they test explicitly.
+os.environ["SUNRELAY_LANG"] = "en"
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
