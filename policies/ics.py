@@ -8,6 +8,7 @@ from datetime import datetime
 
 from icalendar import Calendar, Event
 
+from .i18n import _
 from .policyset import PolicySet
 from .schedule import ShiftOverride, shifts
 
@@ -24,7 +25,7 @@ def schedule_ics(
     cal = Calendar()
     cal.add("prodid", "-//Sunrelay//policies//EN")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"On call: {sched.name or sched.id}")
+    cal.add("x-wr-calname", _("On call: {schedule}").format(schedule=sched.name or sched.id))
     cal.add("x-wr-timezone", sched.time_zone)
     for shift in shifts(sched, start, end, overrides):
         names = [ps.people[p].name if p in ps.people else p for p in shift.people]
@@ -36,8 +37,10 @@ def schedule_ics(
         ev.add("dtstamp", start)
         ev.add("dtstart", shift.start)
         ev.add("dtend", shift.end)
-        ev.add("summary", f"On call ({sched.id}): {', '.join(names)}")
-        ev.add("description", f"Schedule {sched.id} in {sched.time_zone}")
+        ev.add("summary", _("On call ({schedule}): {people}").format(
+            schedule=sched.id, people=", ".join(names)))
+        ev.add("description", _("Schedule {schedule} in {zone}").format(
+            schedule=sched.id, zone=sched.time_zone))
         cal.add_component(ev)
     data: bytes = cal.to_ical()
     return data

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
+from .i18n import _, ngettext
 from .models import PolicyFile
 from .policyset import Origin, PolicySet
 from .problems import PolicyError, Problem, format_path
@@ -32,14 +34,49 @@ def _clean_loc(data: Any, loc: tuple[Any, ...], missing: bool) -> list[str | int
     return out
 
 
-def _message(err: Any) -> str:
-    msg = str(err["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown key"
-    return msg
+def _message(err: ErrorDetails) -> str:
+    """What a validation error says, translated: our validators' own ValueError texts (translated
+    when raised), else pydantic's message for the kinds a policy file runs into, else pydantic's
+    English message."""
+    kind, ctx = err["type"], err.get("ctx", {})
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx["error"])
+    if kind == "too_short":
+        return ngettext("{field_type} should have at least {min_length} item after validation, "
+                        "not {actual_length}",
+                        "{field_type} should have at least {min_length} items after validation, "
+                        "not {actual_length}", ctx["min_length"]).format(**ctx)
+    if kind == "string_too_short":
+        return ngettext("String should have at least {min_length} character",
+                        "String should have at least {min_length} characters",
+                        ctx["min_length"]).format(**ctx)
+    template = {
+        "extra_forbidden": _("unknown key"),
+        "missing": _("Field required"),
+        "string_type": _("Input should be a valid string"),
+        "int_type": _("Input should be a valid integer"),
+        "int_parsing": _("Input should be a valid integer, unable to parse string as an integer"),
+        "int_from_float": _("Input should be a valid integer, got a number with a fractional part"),
+        "float_type": _("Input should be a valid number"),
+        "float_parsing": _("Input should be a valid number, unable to parse string as a number"),
+        "bool_type": _("Input should be a valid boolean"),
+        "bool_parsing": _("Input should be a valid boolean, unable to interpret input"),
+        "list_type": _("Input should be a valid list"),
+        "dict_type": _("Input should be a valid dictionary"),
+        "model_type": _("Input should be a valid dictionary or instance of {class_name}"),
+        "literal_error": _("Input should be {expected}"),
+        "greater_than": _("Input should be greater than {gt}"),
+        "greater_than_equal": _("Input should be greater than or equal to {ge}"),
+        "less_than": _("Input should be less than {lt}"),
+        "less_than_equal": _("Input should be less than or equal to {le}"),
+        "date_type": _("Input should be a valid date"),
+        "date_parsing": _("Input should be a valid date in the format YYYY-MM-DD, {error}"),
+        "datetime_type": _("Input should be a valid datetime"),
+        "datetime_parsing": _("Input should be a valid datetime, {error}"),
+        "time_type": _("Input should be a valid time"),
+        "time_parsing": _("Input should be in a valid time format, {error}"),
+    }.get(kind)
+    return err["msg"] if template is None else template.format(**ctx)
 
 
 def parse_file(path: Path, display: str) -> tuple[PolicyFile | None, dict[Key, int], list[Problem]]:
@@ -47,13 +84,13 @@ def parse_file(path: Path, display: str) -> tuple[PolicyFile | None, dict[Key, i
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, {}, [Problem(display, None, "", f"cannot read: {exc}")]
+        return None, {}, [Problem(display, None, "", _("cannot read: {error}").format(error=exc))]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE.search(str(exc))
         line = int(m.group(1)) if m else None
-        return None, {}, [Problem(display, line, "", f"TOML syntax: {exc}")]
+        return None, {}, [Problem(display, line, "", _("TOML syntax: {error}").format(error=exc))]
     lines = line_map(text)
     try:
         return PolicyFile.model_validate(data), lines, []
@@ -68,7 +105,8 @@ def parse_file(path: Path, display: str) -> tuple[PolicyFile | None, dict[Key, i
                 i = seen[key]
                 old = problems[i]
                 if msg not in old.message:
-                    problems[i] = Problem(old.file, old.line, key, f"{old.message}; or {msg}")
+                    problems[i] = Problem(old.file, old.line, key,
+                                          _("{message}; or {other}").format(message=old.message, other=msg))
                 continue
             seen[key] = len(problems)
             problems.append(Problem(display, locate(lines, path_), key, msg))
@@ -84,10 +122,10 @@ def load(directory: Path | str) -> PolicySet:
     """Load a policy directory or raise PolicyError listing every problem found."""
     root = Path(directory)
     if not root.is_dir():
-        raise PolicyError([Problem(str(root), None, "", "not a policy directory")])
+        raise PolicyError([Problem(str(root), None, "", _("not a policy directory"))])
     files = policy_files(root)
     if not files:
-        raise PolicyError([Problem(str(root), None, "", "no *.toml files")])
+        raise PolicyError([Problem(str(root), None, "", _("no *.toml files"))])
     ps = PolicySet(source_dir=str(root))
     problems: list[Problem] = []
     for f in files:
@@ -111,18 +149,13 @@ def _merge(ps: PolicySet, doc: PolicyFile, file: str, lines: dict[Key, int]) -> 
         path: Key = (kind, index)
         if ident in store:
             first = ps.origins.get((kind, ident))
-            where = ""
-            if first is not None:
-                first_line = locate(ps.line_maps.get(first.file, {}), first.path)
-                where = f" (first in {first.file}:{first_line})"
-            problems.append(
-                Problem(
-                    file,
-                    locate(lines, (*path, key)),
-                    format_path((*path, key)),
-                    f"duplicate {kind} {ident!r}{where}",
-                )
-            )
+            if first is None:
+                message = _("duplicate {table} {id!r}").format(table=kind, id=ident)
+            else:
+                message = _("duplicate {table} {id!r} (first in {file}:{line})").format(
+                    table=kind, id=ident, file=first.file,
+                    line=locate(ps.line_maps.get(first.file, {}), first.path))
+            problems.append(Problem(file, locate(lines, (*path, key)), format_path((*path, key)), message))
             return
         store[ident] = obj
         ps.origins[(kind, ident)] = Origin(file, path)
@@ -154,20 +187,19 @@ def _merge(ps: PolicySet, doc: PolicyFile, file: str, lines: dict[Key, int]) -> 
         ps.routes.append(r)
     if doc.priority_matrix is not None:
         if ps.priority_matrix is not None:
-            problems.append(
-                Problem(file, locate(lines, ("priority_matrix",)), "priority_matrix",
-                        "priority_matrix defined in more than one file")
-            )
+            problems.append(_twice(file, lines, "priority_matrix"))
         else:
             ps.priority_matrix = doc.priority_matrix
             ps.origins[("priority_matrix", "")] = Origin(file, ("priority_matrix",))
     if doc.defaults is not None:
         if ("defaults", "") in ps.origins:
-            problems.append(
-                Problem(file, locate(lines, ("defaults",)), "defaults",
-                        "defaults defined in more than one file")
-            )
+            problems.append(_twice(file, lines, "defaults"))
         else:
             ps.defaults = doc.defaults
             ps.origins[("defaults", "")] = Origin(file, ("defaults",))
     return problems
+
+
+def _twice(file: str, lines: dict[Key, int], table: str) -> Problem:
+    return Problem(file, locate(lines, (table,)), table,
+                   _("{table} defined in more than one file").format(table=table))

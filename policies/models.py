@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from .i18n import _
 from .timeutil import UTC, parse_clock, parse_duration, parse_instant, zone
 
 Severity = Literal["sev1", "sev2", "sev3", "sev4"]
@@ -54,7 +55,7 @@ def _tz(v: str) -> str:
 
 def _ident(v: str) -> str:
     if not _ID_RE.match(v):
-        raise ValueError(f"bad id {v!r}: letters, digits, '_', '.', '-'")
+        raise ValueError(_("bad id {id!r}: use letters, digits, '_', '.', '-'").format(id=v))
     return v
 
 
@@ -64,7 +65,7 @@ def _instant(v: Any) -> Any:
         return parse_instant(v)
     if isinstance(v, datetime):
         if v.tzinfo is None:
-            raise ValueError("give an offset (2026-12-06T03:00:00+07:00) or a zone name")
+            raise ValueError(_("give an offset (2026-12-06T03:00:00+07:00) or a zone name"))
         return v.astimezone(UTC)
     return v
 
@@ -73,7 +74,7 @@ def _weekday(v: Any) -> Any:
     if isinstance(v, str):
         key = v.strip().lower()[:3]
         if key not in WEEKDAYS:
-            raise ValueError(f"bad day {v!r}: use mon..sun")
+            raise ValueError(_("bad day {day!r}: use mon..sun").format(day=v))
         return key
     return v
 
@@ -82,14 +83,18 @@ def _regex(v: str) -> str:
     try:
         re.compile(v)
     except re.error as exc:
-        raise ValueError(f"bad regular expression {v!r}: {exc}") from exc
+        raise ValueError(_("bad regular expression {regex!r}: {error}").format(regex=v, error=exc)) from exc
     return v
+
+
+def _bad_matcher(text: str) -> str:
+    return _("bad label matcher {matcher!r}: use name=value, !=, =~ or !~").format(matcher=text)
 
 
 def _matcher(v: str) -> str:
     m = _MATCHER_RE.match(v)
     if not m:
-        raise ValueError(f"bad label matcher {v!r}: use name=value, !=, =~ or !~")
+        raise ValueError(_bad_matcher(v))
     if m.group(2) in ("=~", "!~"):
         _regex(m.group(3))
     return v
@@ -100,8 +105,8 @@ def _target(v: str) -> str:
     kind = {"fts": "follow_the_sun", "user": "person"}.get(kind, kind)
     if not sep or kind not in ("person", "schedule", "team", "follow_the_sun", "policy"):
         raise ValueError(
-            f"bad target {v!r}: use person:ID, schedule:ID, team:ID, follow_the_sun:ID or policy:ID"
-        )
+            _("bad target {target!r}: use person:ID, schedule:ID, team:ID, follow_the_sun:ID or policy:ID")
+            .format(target=v))
     _ident(ident)
     return f"{kind}:{ident}"
 
@@ -121,8 +126,16 @@ def parse_matcher(text: str) -> tuple[str, str, str]:
     """Split 'name=~value' into (name, op, value)."""
     m = _MATCHER_RE.match(text)
     if not m:
-        raise ValueError(f"bad label matcher {text!r}")
+        raise ValueError(_bad_matcher(text))
     return m.group(1), m.group(2), m.group(3).strip('"')
+
+
+def _not_url(value: str) -> str:
+    return _("not an http(s) URL: {value!r}").format(value=value)
+
+
+def _not_email(value: str) -> str:
+    return _("not an email address: {value!r}").format(value=value)
 
 
 class Model(BaseModel):
@@ -144,14 +157,14 @@ class Contacts(Model):
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^https?://\S+$", v):
-            raise ValueError(f"not an http(s) URL: {v!r}")
+            raise ValueError(_not_url(v))
         return v
 
     @field_validator("email")
     @classmethod
     def _email(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^[^@\s]+@[^@\s]+$", v):
-            raise ValueError(f"not an email address: {v!r}")
+            raise ValueError(_not_email(v))
         return v
 
 
@@ -221,9 +234,8 @@ class HolidaySpec(Model):
             try:
                 holidays.country_holidays(self.country, subdiv=self.subdivision, years=2026)
             except (NotImplementedError, KeyError) as exc:
-                raise ValueError(
-                    f"unknown holiday calendar {self.country!r}/{self.subdivision!r}"
-                ) from exc
+                raise ValueError(_("unknown holiday calendar {country!r}/{subdivision!r}").format(
+                    country=self.country, subdivision=self.subdivision)) from exc
         return self
 
 
@@ -263,13 +275,14 @@ class Layer(Model):
     def _shape(self) -> Layer:
         if self.rotation == "custom":
             if self.shift_length is None or self.shift_length < timedelta(minutes=1):
-                raise ValueError("a custom rotation needs shift_length of at least 1m")
+                raise ValueError(_("a custom rotation needs shift_length of at least 1m"))
         elif self.shift_length is not None:
-            raise ValueError("shift_length is only for rotation = 'custom' (use length)")
+            raise ValueError(_("shift_length is only for rotation = 'custom' (use length)"))
         for name in ("start", "end"):
             v = getattr(self, name)
             if isinstance(v, datetime) and v.tzinfo is not None:
-                raise ValueError(f"{name} is a local date/time in the schedule's zone: no offset")
+                raise ValueError(_("{key} is a local date/time in the schedule's zone: no offset")
+                                 .format(key=name))
         return self
 
     def turn(self) -> timedelta:
@@ -306,7 +319,7 @@ class Override(Model):
     @model_validator(mode="after")
     def _order(self) -> Override:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError(_("end must be after start"))
         return self
 
 
@@ -326,10 +339,10 @@ class TemporarySchedule(Model):
     @model_validator(mode="after")
     def _inside(self) -> TemporarySchedule:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError(_("end must be after start"))
         for s in self.shifts:
             if s.start < self.start or s.end > self.end or s.end <= s.start:
-                raise ValueError("each shift must lie inside the temporary schedule's span")
+                raise ValueError(_("each shift must lie inside the temporary schedule's span"))
         return self
 
 
@@ -365,7 +378,7 @@ class FollowTheSun(Model):
     def _unique(cls, v: list[Region]) -> list[Region]:
         names = [r.name for r in v]
         if len(set(names)) != len(names):
-            raise ValueError("region names must be unique")
+            raise ValueError(_("region names must be unique"))
         return v
 
 
@@ -383,9 +396,10 @@ class Level(Model):
         if isinstance(v, dict):
             bad = set(v) - {*SEVERITIES, "default"}
             if bad:
-                raise ValueError(f"delay keys are sev1..sev4 or default, not {sorted(bad)}")
+                raise ValueError(_("delay keys are sev1..sev4 or default, not {keys}")
+                                 .format(keys=sorted(bad)))
             if "default" not in v and set(v) != set(SEVERITIES):
-                raise ValueError("give a default delay or one for every severity")
+                raise ValueError(_("give a default delay or one for every severity"))
         return v
 
     def delay_for(self, severity: str) -> timedelta:
@@ -412,17 +426,16 @@ class EscalationPolicy(Model):
     @model_validator(mode="after")
     def _consistent(self) -> EscalationPolicy:
         if self.repeat_from_level > len(self.levels):
-            raise ValueError(
-                f"repeat_from_level {self.repeat_from_level} > number of levels {len(self.levels)}"
-            )
+            raise ValueError(_("repeat_from_level {level} > number of levels {count}").format(
+                level=self.repeat_from_level, count=len(self.levels)))
         if (self.on_exhausted == "fallback") != (self.fallback is not None):
-            raise ValueError("set fallback exactly when on_exhausted = 'fallback'")
+            raise ValueError(_("set fallback exactly when on_exhausted = 'fallback'"))
         if self.on_exhausted == "keep_last":
             last = self.levels[-1]
             if any(last.delay_for(s) <= timedelta(0) for s in SEVERITIES):
-                raise ValueError("keep_last needs a positive delay on the last level")
+                raise ValueError(_("keep_last needs a positive delay on the last level"))
         if self.ack_timeout is not None and self.ack_timeout <= timedelta(0):
-            raise ValueError("ack_timeout must be positive")
+            raise ValueError(_("ack_timeout must be positive"))
         return self
 
 
@@ -496,9 +509,9 @@ class Maintenance(Model):
     @model_validator(mode="after")
     def _sane(self) -> Maintenance:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError(_("end must be after start"))
         if not self.services and not self.labels:
-            raise ValueError("a maintenance window needs services or labels")
+            raise ValueError(_("a maintenance window needs services or labels"))
         return self
 
 
@@ -518,9 +531,9 @@ class StakeholderChannel(Model):
     @model_validator(mode="after")
     def _address(self) -> StakeholderChannel:
         if self.channel in ("webhook", "slack") and not re.match(r"^https?://\S+$", self.address):
-            raise ValueError(f"not an http(s) URL: {self.address!r}")
+            raise ValueError(_not_url(self.address))
         if self.channel == "email" and not re.match(r"^[^@\s]+@[^@\s]+$", self.address):
-            raise ValueError(f"not an email address: {self.address!r}")
+            raise ValueError(_not_email(self.address))
         return self
 
 
@@ -555,7 +568,7 @@ class HandoffRules(Model):
     @classmethod
     def _positive(cls, v: timedelta) -> timedelta:
         if v <= timedelta(0):
-            raise ValueError("must be positive")
+            raise ValueError(_("must be positive"))
         return v
 
 

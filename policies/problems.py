@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from .i18n import _
+
 Path_ = tuple[str | int, ...]
 
 
@@ -30,8 +32,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        severity = _("error") if self.severity == "error" else _("warning")
         key = f" {self.key_path}:" if self.key_path else ""
-        return f"{where}: {self.severity}:{key} {self.message}"
+        return f"{where}: {severity}:{key} {self.message}"
 
 
 class PolicyError(Exception):
@@ -39,6 +42,7 @@ class PolicyError(Exception):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        first = str(self.problems[0]) if self.problems else "invalid policies"
-        more = f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        super().__init__(first + more)
+        text = str(self.problems[0]) if self.problems else _("invalid policies")
+        if len(self.problems) > 1:
+            text = _("{problem} (+{more} more)").format(problem=text, more=len(self.problems) - 1)
+        super().__init__(text)

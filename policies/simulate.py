@@ -27,6 +27,7 @@ from .escalation import (
     UpdateReminder,
     due,
 )
+from .i18n import _
 from .policyset import PolicySet
 from .routing import Alert, RouteDecision, route
 from .schedule import ShiftOverride
@@ -83,24 +84,24 @@ def _record(view: IncidentView, action: Action) -> IncidentView:
 
 def _describe(ps: PolicySet, action: Action) -> list[Entry]:
     if isinstance(action, Escalate):
-        who = ", ".join(action.people) or "nobody"
-        what = "notify" if action.notify_only else "escalate to"
-        head = Entry(action.at, "escalate",
-                     f"{what} loop {action.loop + 1} level {action.level + 1}: {who}")
+        text = _("notify loop {loop} level {level}: {people}") if action.notify_only \
+            else _("escalate to loop {loop} level {level}: {people}")
+        head = Entry(action.at, "escalate", text.format(
+            loop=action.loop + 1, level=action.level + 1, people=", ".join(action.people) or _("nobody")))
         return [head, *(_page(ps, p) for p in action.targets)]
     if isinstance(action, RetriggerStaleAck):
-        return [Entry(action.at, "retrigger", "acknowledgement went stale: re-triggered")]
+        return [Entry(action.at, "retrigger", _("acknowledgement went stale: re-triggered"))]
     if isinstance(action, RaiseUrgency):
-        return [Entry(action.at, "urgency", "support hours began: urgency raised to high")]
+        return [Entry(action.at, "urgency", _("support hours began: urgency raised to high"))]
     if isinstance(action, SlaWarning):
-        return [Entry(action.at, "sla-warning",
-                      f"SLA warning: time to {action.kind} due {action.due_at:%H:%M} UTC")]
+        return [Entry(action.at, "sla-warning", _("SLA warning: time to {kind} due {time} UTC").format(
+            kind=action.kind, time=f"{action.due_at:%H:%M}"))]
     if isinstance(action, SlaBreach):
-        return [Entry(action.at, "sla-breach", f"SLA breached: time to {action.kind}")]
+        return [Entry(action.at, "sla-breach", _("SLA breached: time to {kind}").format(kind=action.kind))]
     if isinstance(action, UpdateReminder):
-        return [Entry(action.at, "reminder", "status update due")]
+        return [Entry(action.at, "reminder", _("status update due"))]
     if isinstance(action, Exhausted):
-        out = [Entry(action.at, "exhausted", f"policy exhausted ({action.mode})")]
+        out = [Entry(action.at, "exhausted", _("policy exhausted ({mode})").format(mode=action.mode))]
         return out + [_page(ps, p) for p in action.targets]
     return []
 
@@ -111,8 +112,9 @@ def _page(ps: PolicySet, p: Page) -> Entry:
     if person is not None:
         local = f" ({p.at.astimezone(zone(person.time_zone)):%H:%M} {person.time_zone})"
     dest = f" {p.address}" if p.address and p.channel != "console" else ""
-    return Entry(p.at, f"page:{p.channel}", f"page {p.person}{local} by {p.channel}{dest} "
-                 f"[{p.via}]", p.person)
+    text = _("page {person}{local_time} by {channel}{address} [{via}]").format(
+        person=p.person, local_time=local, channel=p.channel, address=dest, via=p.via)
+    return Entry(p.at, f"page:{p.channel}", text, p.person)
 
 
 def simulate(
@@ -142,7 +144,7 @@ def simulate(
     end = at + horizon
     pending: list[Entry] = []
     t = at
-    for _ in range(5000):
+    for _step in range(5000):
         for _settle in range(20):  # a re-trigger starts an epoch whose first step is due now
             result = due(view, ps, t, overrides)
             for action in result.actions:
@@ -168,11 +170,11 @@ def simulate(
         pending = [e for e in pending if e.at > t]
         if ack_at is not None and t >= ack_at:
             view = replace(view, status="acknowledged", acknowledged_at=t)
-            sim.entries.append(Entry(t, "ack", "acknowledged (scripted)"))
-            pending = _cancel(pending, sim, t, "acknowledged")
+            sim.entries.append(Entry(t, "ack", _("acknowledged (scripted)")))
+            pending = _cancel(pending, sim, t, _("cancelled (acknowledged): {page}"))
         if resolve_at is not None and t >= resolve_at:
-            sim.entries.append(Entry(t, "resolve", "resolved (scripted)"))
-            _cancel(pending, sim, t, "resolved")
+            sim.entries.append(Entry(t, "resolve", _("resolved (scripted)")))
+            _cancel(pending, sim, t, _("cancelled (resolved): {page}"))
             sim.outcome = "resolved"
             break
     if decision.maintenance_mode == "record_only" and sim.outcome == "horizon":
@@ -182,19 +184,22 @@ def simulate(
 
 
 def _cancel(pending: list[Entry], sim: Simulation, t: datetime, why: str) -> list[Entry]:
-    """Delayed pages (e.g. email after 5m) are not sent once someone responded."""
+    """Delayed pages (e.g. email after 5m) are not sent once someone responded; `why`
+    says so around the page's own text ({page})."""
     for e in pending:
         if e.kind.startswith("page:"):
-            sim.entries.append(Entry(t, "cancelled", f"cancelled ({why}): {e.text}", e.person))
+            sim.entries.append(Entry(t, "cancelled", why.format(page=e.text), e.person))
     return [e for e in pending if not e.kind.startswith("page:")]
 
 
 def _route_text(d: RouteDecision) -> str:
-    rules = ", ".join(d.matched) or "no rule (defaults)"
-    text = (f"routed by {rules}: policy={d.policy} team={d.team} {d.priority} {d.severity} "
-            f"urgency={d.urgency} dedup_key={d.dedup_key}")
+    text = _("routed by {rules}: policy={policy} team={team} {priority} {severity} urgency={urgency} "
+             "dedup_key={dedup_key}").format(
+        rules=", ".join(d.matched) or _("no rule (defaults)"), policy=d.policy, team=d.team,
+        priority=d.priority, severity=d.severity, urgency=d.urgency, dedup_key=d.dedup_key)
     if d.suppressed_by_maintenance:
-        text += f" — maintenance {d.suppressed_by_maintenance} ({d.maintenance_mode}): nobody paged"
+        text += " — " + _("maintenance {window} ({mode}): nobody paged").format(
+            window=d.suppressed_by_maintenance, mode=d.maintenance_mode)
     return text
 
 
@@ -209,9 +214,11 @@ def _sla_entries(ps: PolicySet, d: RouteDecision, at: datetime) -> list[Entry]:
             continue
         clock = sla_clock(goal, cal, at, (), at, target.warn_at)
         if clock.due_at is not None:
-            where = f" on calendar {target.calendar}" if target.calendar else " (24x7)"
-            out.append(Entry(at, "sla", f"SLA time to {kind}: {format_duration(goal)}{where}, "
-                             f"due {clock.due_at:%Y-%m-%d %H:%M} UTC"))
+            text = _("SLA time to {kind}: {goal} on calendar {calendar}, due {due} UTC") if target.calendar \
+                else _("SLA time to {kind}: {goal} (24x7), due {due} UTC")
+            out.append(Entry(at, "sla", text.format(kind=kind, goal=format_duration(goal),
+                                                    calendar=target.calendar,
+                                                    due=f"{clock.due_at:%Y-%m-%d %H:%M}")))
     return out
 
 
@@ -222,5 +229,11 @@ def render(sim: Simulation, tz_name: str) -> list[str]:
     for e in sim.entries:
         minutes = int((e.at - sim.started).total_seconds() // 60)
         lines.append(f"{e.at.astimezone(tz):%Y-%m-%d %H:%M}  +{minutes:>4}m  {e.kind:<12} {e.text}")
-    lines.append(f"outcome: {sim.outcome}")
+    lines.append({
+        "resolved": _("outcome: resolved"),
+        "exhausted": _("outcome: exhausted"),
+        "horizon": _("outcome: horizon"),
+        "dropped": _("outcome: dropped"),
+        "record_only": _("outcome: record_only"),
+    }[sim.outcome])
     return lines

@@ -20,6 +20,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .i18n import _
+
 __all__ = [
     "UTC",
     "format_duration",
@@ -41,7 +43,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown IANA time zone {name!r}") from exc
+        raise ValueError(_("unknown IANA time zone {name!r}").format(name=name)) from exc
 
 
 def parse_duration(text: str) -> timedelta:
@@ -57,7 +59,8 @@ def parse_duration(text: str) -> timedelta:
         total += int(m.group(1)) * _UNIT_SECONDS[m.group(2)]
         pos = m.end()
     if pos != len(s) or not s:
-        raise ValueError(f"bad duration {text!r}: use e.g. '30s', '5m', '1h30m', '2d', '1w'")
+        raise ValueError(_("bad duration {text!r}: use e.g. '30s', '5m', '1h30m', '2d', '1w'")
+                         .format(text=text))
     return timedelta(seconds=total)
 
 
@@ -82,13 +85,17 @@ def parse_clock(value: str | time) -> time:
         return value.replace(tzinfo=None)
     m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?", value.strip())
     if not m:
-        raise ValueError(f"bad time of day {value!r}: use 'HH:MM'")
+        raise ValueError(_bad_clock(value))
     h, mi, se = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if h == 24 and mi == 0 and se == 0:
         return time.max
     if not (0 <= h < 24 and 0 <= mi < 60 and 0 <= se < 60):
-        raise ValueError(f"bad time of day {value!r}")
+        raise ValueError(_bad_clock(value))
     return time(h, mi, se)
+
+
+def _bad_clock(value: str) -> str:
+    return _("bad time of day {value!r}: use 'HH:MM'").format(value=value)
 
 
 _DAY_OFFSETS: dict[tuple[str, date], timedelta | None] = {}
@@ -205,7 +212,8 @@ def parse_instant(text: str, default_tz: str = "UTC") -> datetime:
         return dt.astimezone(UTC)
     m = _INSTANT_RE.match(s)
     if not m:
-        raise ValueError(f"bad instant {text!r}: use e.g. '2026-12-06 03:00 Asia/Jakarta'")
+        raise ValueError(_("bad instant {text!r}: use e.g. '2026-12-06 03:00 Asia/Jakarta'")
+                         .format(text=text))
     d = date.fromisoformat(m.group(1))
     t = parse_clock(m.group(2)) if m.group(2) else time(0)
     tz = zone(m.group(3) or default_tz)
