@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gettext
 import os
+import sys
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal, cast
@@ -77,6 +78,12 @@ def select(lang: str | None = None) -> str:
         code = from_environment()
     _translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[code], fallback=True)
     _language = code
+    # The policy package's messages have their own catalogs. It starts in English, so it is imported
+    # (a fifth of a second: pydantic) only for another language or when it is loaded already.
+    if code != DEFAULT or "policies" in sys.modules:
+        from policies import i18n as policies_i18n
+
+        policies_i18n.use(code)
     return code
 
 
