@@ -5,97 +5,115 @@ from __future__ import annotations
 from typing import Any
 
 from console.domain.vocabulary import HandoffKind, Kind
+from console.i18n import _, _l, ngettext
 from sync.ops import Op
+
+# The fields a reassignment names, as people read them; the payload's keys stay English.
+_FIELDS = {"team": _l("team {value}"), "policy": _l("policy {value}"),
+           "assignee": _l("assignee {value}")}
 
 
 def _fields(payload: dict[str, Any], *names: str) -> str:
-    return ", ".join(f"{n} {payload[n]}" for n in names if payload.get(n) is not None)
+    return ", ".join(str(_FIELDS[n]).format(value=payload[n]) for n in names
+                     if payload.get(n) is not None)
+
+
+def _reason(text: str, reason: object) -> str:
+    """`text`, then `: reason` when the op gives one."""
+    return _("{text}: {reason}").format(text=text, reason=reason) if reason else text
 
 
 _NOTICES = {
-    "sla_warning": "SLA warning: {sla} due at {due_at}",
-    "sla_breach": "SLA breached: {sla} was due at {due_at}",
-    "update_reminder": "status update due (none since {since})",
-    "exhausted": "escalation policy exhausted ({mode})",
+    "sla_warning": _l("SLA warning: {sla} due at {due_at}"),
+    "sla_breach": _l("SLA breached: {sla} was due at {due_at}"),
+    "update_reminder": _l("status update due (none since {since})"),
+    "exhausted": _l("escalation policy exhausted ({mode})"),
 }
 
 
 def _notice(p: dict[str, Any]) -> str:
     template = _NOTICES.get(str(p.get("what")))
     if template is None:
-        return f"notice {p.get('what')}"
-    return template.format_map({k: p.get(k, "?") for k in ("sla", "due_at", "since", "mode")})
+        return _("notice {what}").format(what=p.get("what"))
+    return str(template).format_map({k: p.get(k, "?") for k in ("sla", "due_at", "since", "mode")})
 
 
 def _notify(p: dict[str, Any]) -> str:
     """A delivery attempt, the way an auditor asks: who, how, what happened."""
-    who = p.get("person") or "every console"
+    who = p.get("person") or _("every console")
     shown = p.get("address") if p.get("channel") != "console" else None
     where = f"{p.get('channel')}" + (f" {shown}" if shown else "")
     outcome = p.get("outcome")
     error = f": {p['error']}" if p.get("error") else ""
-    attempt = f" (attempt {p['attempt']})" if int(p.get("attempt") or 1) > 1 else ""
+    attempt = (" " + _("(attempt {n})").format(n=p["attempt"])
+               if int(p.get("attempt") or 1) > 1 else "")
     if outcome == "sent":
         merged = int(p.get("merged") or 0)
-        extra = f", {merged} identical merged" if merged else ""
-        return f"notified {who} by {where}{attempt}{extra}"
+        extra = ", " + ngettext("{n} identical merged", "{n} identical merged", merged).format(
+            n=merged) if merged else ""
+        return _("notified {who} by {where}").format(who=who, where=where) + attempt + extra
     if outcome == "failed":
-        return f"notifying {who} by {where} failed{attempt}{error}; will retry"
+        return _("notifying {who} by {where} failed{attempt}{error}; will retry").format(
+            who=who, where=where, attempt=attempt, error=error)
     if outcome == "dead":
-        return f"DEAD LETTER: gave up notifying {who} by {where}{attempt}{error}"
+        return _("DEAD LETTER: gave up notifying {who} by {where}{attempt}{error}").format(
+            who=who, where=where, attempt=attempt, error=error)
     if outcome == "cancelled":
-        return f"cancelled notifying {who} by {where}{error}"
-    return f"notify {who} by {where}: {outcome}"
+        return _("cancelled notifying {who} by {where}{error}").format(
+            who=who, where=where, error=error)
+    return _("notify {who} by {where}: {outcome}").format(who=who, where=where, outcome=outcome)
 
 
 def describe(op: Op) -> str:
     p = dict(op.payload)
     match op.kind:
         case Kind.TRIGGER:
-            return f"triggered {p.get('key')} ({p.get('severity')}, {p.get('service')}): {p.get('title')}"
+            return _("triggered {key} ({severity}, {service}): {title}").format(
+                key=p.get("key"), severity=p.get("severity"), service=p.get("service"),
+                title=p.get("title"))
         case Kind.RETRIGGER:
-            summary = p.get("summary")
-            return "alert repeated" + (f": {summary}" if summary else "")
+            return _reason(_("alert repeated"), p.get("summary"))
         case Kind.ACK:
-            return "acknowledged"
+            return _("acknowledged")
         case Kind.UNACK:
-            reason = p.get("reason")
-            return "acknowledgement withdrawn" + (f": {reason}" if reason else "")
+            return _reason(_("acknowledgement withdrawn"), p.get("reason"))
         case Kind.ESCALATE:
-            loop = f" (loop {p['loop']})" if p.get("loop") else ""
-            reason = p.get("reason")
-            return f"escalated to level {p.get('level')}{loop}" + (f": {reason}" if reason else "")
+            text = (_("escalated to level {level} (loop {loop})") if p.get("loop")
+                    else _("escalated to level {level}")).format(level=p.get("level"), loop=p.get("loop"))
+            return _reason(text, p.get("reason"))
         case Kind.REASSIGN:
-            return "reassigned to " + _fields(p, "team", "policy", "assignee")
+            return _("reassigned to {fields}").format(fields=_fields(p, "team", "policy", "assignee"))
         case Kind.NOTE:
-            return f"note: {p.get('text')}"
+            return _("note: {text}").format(text=p.get("text"))
         case Kind.SET_SEVERITY:
-            return f"severity set to {p.get('severity')}"
+            return _("severity set to {severity}").format(severity=p.get("severity"))
         case Kind.SET_PRIORITY:
-            return f"priority set to {p.get('priority')}"
+            return _("priority set to {priority}").format(priority=p.get("priority"))
         case Kind.SET_STAGE:
-            return f"stage set to {p.get('stage')}"
+            return _("stage set to {stage}").format(stage=p.get("stage"))
         case Kind.RESOLVE:
-            return "resolved"
+            return _("resolved")
         case Kind.REOPEN:
-            reason = p.get("reason")
-            return "reopened" + (f": {reason}" if reason else "")
+            return _reason(_("reopened"), p.get("reason"))
         case Kind.SET_URGENCY:
-            reason = p.get("reason")
-            return f"urgency {p.get('urgency')}" + (f": {reason}" if reason else "")
+            return _reason(_("urgency {urgency}").format(urgency=p.get("urgency")), p.get("reason"))
         case Kind.NOTICE:
             return _notice(p)
         case Kind.NOTIFY:
             return _notify(p)
         case Kind.UPDATE:
-            return f"status update: {p.get('text')}"
+            return _("status update: {text}").format(text=p.get("text"))
         case HandoffKind.DRAFT:
-            return f"handoff {p.get('from_region')} → {p.get('to_region')} drafted"
+            return _("handoff {source} → {target} drafted").format(
+                source=p.get("from_region"), target=p.get("to_region"))
         case HandoffKind.SEND:
-            how = " automatically at shift end" if p.get("automatic") else ""
-            return f"handoff {p.get('from_region')} → {p.get('to_region')} sent{how}"
+            sent = (_("handoff {source} → {target} sent automatically at shift end")
+                    if p.get("automatic") else _("handoff {source} → {target} sent"))
+            return sent.format(source=p.get("from_region"), target=p.get("to_region"))
         case HandoffKind.ACK:
-            return "handoff acknowledged"
+            return _("handoff acknowledged")
         case HandoffKind.ESCALATE:
-            return f"handoff not acknowledged: paged {', '.join(p.get('people') or []) or 'nobody'}"
-    return f"{op.kind} (recorded by a newer Sunrelay; shown after upgrade)"
+            return _("handoff not acknowledged: paged {people}").format(
+                people=", ".join(p.get("people") or []) or _("nobody"))
+    return _("{kind} (recorded by a newer Sunrelay; shown after upgrade)").format(kind=op.kind)
+

@@ -23,6 +23,7 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
 import policies
+from console.i18n import _, _l, ngettext
 from console.notify.bus import BUS, ConsoleNotice
 from console.store.store import Store
 from policies import PolicySet
@@ -44,8 +45,9 @@ if TYPE_CHECKING:
     from sync.service import PeerStatus
 
 SCREENS_BY_NUMBER = ("queue", "incident", "oncall", "handoff", "peers", "policies", "reports")
-TITLES = {"queue": "Queue", "incident": "Incident", "oncall": "On call", "handoff": "Handoff",
-          "peers": "Peers", "policies": "Policies", "reports": "Reports"}
+TITLES = {"queue": _l("Queue"), "incident": _l("Incident"), "oncall": _l("On call"),
+          "handoff": _l("Handoff"), "peers": _l("Peers"), "policies": _l("Policies"),
+          "reports": _l("Reports")}
 
 
 class NodeOpened(Message):
@@ -95,9 +97,9 @@ class SunrelayApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         *(Binding(str(n), f"screen('{name}')", TITLES[name], show=False, id=f"screen.{name}")
           for n, name in enumerate(SCREENS_BY_NUMBER, start=1)),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("colon", "command_palette", "Command", show=False, id="app.command"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("question_mark", "help", _l("Help"), id="app.help"),
+        Binding("colon", "command_palette", _l("Command"), show=False, id="app.command"),
+        Binding("q", "quit", _l("Quit"), id="app.quit"),
     ]
     CSS = """
     Screen { background: $surface; }
@@ -119,7 +121,7 @@ class SunrelayApp(App[None]):
         self.services_changed: Signal[None] = Signal(self, "services-changed")
         self.serve = serve
         self.runtime: NodeRuntime | None = None
-        self._http = "not serving"
+        self._http = _("not serving")
         self._ever_online: set[str] = set()
         self._last_status: dict[str, bool | None] = {}
         self.poll_seconds = poll_seconds
@@ -199,8 +201,12 @@ class SunrelayApp(App[None]):
     def _policies_loaded(self, result: policies.ReloadResult) -> None:
         self._set_policies(result)
         if not result.ok:
-            self.notify(f"Policies in {self.ctx.policy_dir} have {len(result.problems)} problem(s); "
-                        "running without a policy set (Policies screen, 6)", severity="error")
+            self.notify(ngettext(
+                "Policies in {directory} have {n} problem; running without a policy set "
+                "(Policies screen, 6)",
+                "Policies in {directory} have {n} problems; running without a policy set "
+                "(Policies screen, 6)", len(result.problems)).format(
+                    directory=self.ctx.policy_dir, n=len(result.problems)), severity="error")
         self.policies_changed.publish(None)
 
     def _set_policies(self, result: policies.ReloadResult) -> None:
@@ -213,16 +219,22 @@ class SunrelayApp(App[None]):
         async for result in policies.awatch(directory, yield_initial=False):
             self._set_policies(result)
             if result.ok:
-                self.notify(f"Policies reloaded ({', '.join(Path(c).name for c in result.changed)})")
+                self.notify(_("Policies reloaded ({files})").format(
+                    files=", ".join(Path(c).name for c in result.changed)))
             else:
-                self.notify(f"Policy edit rejected: {len(result.problems)} problem(s); the last "
-                            "good set stays in force (Policies screen, 6)", severity="error")
+                self.notify(ngettext(
+                    "Policy edit rejected: {n} problem; the last good set stays in force "
+                    "(Policies screen, 6)",
+                    "Policy edit rejected: {n} problems; the last good set stays in force "
+                    "(Policies screen, 6)", len(result.problems)).format(n=len(result.problems)),
+                    severity="error")
             self.policies_changed.publish(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_failure(self, event)
         if event.worker.group == "node" and event.state is WorkerState.ERROR:  # e.g. a bad peers.toml
-            self.ctx.services = Services(http=f"not serving: {event.worker.error}")
+            self.ctx.services = Services(http=_("not serving: {problem}").format(
+                problem=event.worker.error))
             self.services_changed.publish(None)
 
     # -- the Node: HTTP, sync and the engine -------------------------------------
@@ -252,11 +264,12 @@ class SunrelayApp(App[None]):
 
     def on_node_opened(self, event: NodeOpened) -> None:
         if event.problem is not None:
-            self._http = f"not serving: {event.problem}"
-            self.notify(f"{event.problem}. The engine and sync run; peers cannot reach this console.",
+            self._http = _("not serving: {problem}").format(problem=event.problem)
+            self.notify(_("{problem}. The engine and sync run; peers cannot reach this console.")
+                        .format(problem=event.problem),
                         title="HTTP", severity="error", timeout=15, markup=False)
         elif self.runtime is not None:
-            self._http = f"serving on http://{self.runtime.serving}"
+            self._http = _("serving on {url}").format(url=f"http://{self.runtime.serving}")
 
     def on_node_state_changed(self, event: NodeStateChanged) -> None:
         services = from_node(event.state, self._http)
@@ -271,11 +284,11 @@ class SunrelayApp(App[None]):
         self._last_status[status.name] = status.online
         if status.online:
             if before is False and status.name in self._ever_online:
-                self.notify(f"{status.name} is back online", title="Sync")
+                self.notify(_("{peer} is back online").format(peer=status.name), title=_("Sync"))
             self._ever_online.add(status.name)
         elif status.online is False and before and status.name in self._ever_online:
-            self.notify(f"{status.name} went offline: {status.error}", title="Sync",
-                        severity="warning", markup=False)
+            self.notify(_("{peer} went offline: {error}").format(peer=status.name, error=status.error),
+                        title=_("Sync"), severity="warning", markup=False)
 
     def _on_notice(self, notice: ConsoleNotice) -> None:
         """On the dispatcher's thread."""
@@ -319,7 +332,7 @@ class SunrelayApp(App[None]):
                 queue = self.screen if isinstance(self.screen, QueueScreen) else None
             row = queue.table.current if queue is not None else None
             if row is None:
-                self.notify("No incident selected", severity="warning")
+                self.notify(_("No incident selected"), severity="warning")
                 return
             self.open_incident(row.key, row)
             return
@@ -343,6 +356,7 @@ class SunrelayApp(App[None]):
                 continue
             ident = binding.id
             keys.setdefault(ident, []).append(self.get_key_display(binding))
-            what[ident] = binding.description or binding.action
+            what[ident] = str(binding.description) or binding.action
+
         for ident, shown in keys.items():
             yield (", ".join(dict.fromkeys(shown)), what[ident], ident)

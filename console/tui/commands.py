@@ -11,16 +11,18 @@ from typing import Any
 from sqlalchemy import Engine, select
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from console.i18n import _, _l
 from console.store import db
 from console.store.tables import Incident
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
-SCREENS = (("1", "queue", "Queue"), ("2", "incident", "Incident"), ("3", "oncall", "On call"),
-           ("4", "handoff", "Handoff"), ("5", "peers", "Peers"), ("6", "policies", "Policies"),
-           ("7", "reports", "Reports"))
-ACTIONS = (("ack", "Acknowledge"), ("resolve", "Resolve"), ("escalate", "Escalate"),
-           ("note", "Add a note"), ("update", "Post a status update"), ("reassign", "Reassign"),
-           ("priority", "Set priority"), ("severity", "Set severity"), ("reopen", "Reopen"))
+SCREENS = (("1", "queue", _l("Queue")), ("2", "incident", _l("Incident")),
+           ("3", "oncall", _l("On call")), ("4", "handoff", _l("Handoff")), ("5", "peers", _l("Peers")),
+           ("6", "policies", _l("Policies")), ("7", "reports", _l("Reports")))
+ACTIONS = (("ack", _l("Acknowledge")), ("resolve", _l("Resolve")), ("escalate", _l("Escalate")),
+           ("note", _l("Add a note")), ("update", _l("Post a status update")),
+           ("reassign", _l("Reassign")), ("priority", _l("Set priority")),
+           ("severity", _l("Set severity")), ("reopen", _l("Reopen")))
 
 
 def incident_keys(engine: Engine, limit: int = 2000) -> list[tuple[str, str, str]]:
@@ -37,10 +39,12 @@ class ConsoleCommands(Provider):
     def _commands(self) -> list[tuple[str, Callable[[], Any], str]]:
         app: Any = self.app
         out: list[tuple[str, Callable[[], Any], str]] = [
-            (f"Go to {title}", partial(app.action_screen, name), f"screen {number}")
+            (_("Go to {screen}").format(screen=title), partial(app.action_screen, name),
+             _("screen {number}").format(number=number))
             for number, name, title in SCREENS]
         screen = self.screen
-        out += [(f"{title} (current incident)", partial(screen.run_action, action), action)
+        out += [(_("{action} (current incident)").format(action=title),
+                 partial(screen.run_action, action), action)
                 for action, title in ACTIONS if hasattr(screen, f"action_{action}")]
         return out
 
@@ -61,4 +65,5 @@ class ConsoleCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(app.open_incident, key),
-                          help=f"open {key} ({status})")
+                          help=_("open {key} ({status})").format(key=key, status=status))
+

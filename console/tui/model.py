@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from console.i18n import _
+
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
@@ -64,21 +66,35 @@ class Lane:
 
 
 def countdown(seconds: float) -> str:
-    """`04:31`, `-02:10`, `3h05m`, `2d04h`: fits in six cells up to 99 days."""
+    """`04:31`, `-02:10`, `3h05m`, `2d04h`: fits in six cells up to 99 days. A terse
+    notation kept on purpose for the queue's ten cells; only the unit letters are
+    translated (`3j05m`, `2h04j` in Indonesian: jam, hari)."""
     s = int(abs(seconds))
     sign = "-" if seconds < 0 else ""
     if s < 3600:
         body = f"{s // 60:02d}:{s % 60:02d}"
     elif s < 86400:
-        body = f"{s // 3600}h{s % 3600 // 60:02d}m"
+        body = _("{hours}h{minutes:02d}m").format(hours=s // 3600, minutes=s % 3600 // 60)
     else:
-        body = f"{s // 86400}d{s % 86400 // 3600:02d}h"
+        body = _("{days}d{hours:02d}h").format(days=s // 86400, hours=s % 86400 // 3600)
     return sign + body
 
 
+def span(seconds: float) -> str:
+    """A coming stretch in a table cell (seven cells): `45m`, `5h50m`, `6d09h`, the same
+    terse notation as the queue's countdowns."""
+    return countdown(seconds) if abs(seconds) >= 3600 else age(seconds)
+
+
 def age(seconds: float) -> str:
+
+    """`3d`, `5h`, `12m`, `40s`: four cells, the largest unit only, letters translated."""
     s = max(0, int(seconds))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size:
-            return f"{s // size}{unit}"
-    return f"{s}s"
+    if s >= 86400:
+        return _("{n}d").format(n=s // 86400)
+    if s >= 3600:
+        return _("{n}h").format(n=s // 3600)
+    if s >= 60:
+        return _("{n}m").format(n=s // 60)
+    return _("{n}s").format(n=s)
+

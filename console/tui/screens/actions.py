@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from textual.binding import Binding
 
 from console.domain.vocabulary import PRIORITIES, SEVERITIES, STAGES
-from console.i18n import _, ngettext
+from console.i18n import _, _l, ngettext
 
 from ..services import actions
 from ..services.actions import Decide, Target
@@ -21,15 +21,15 @@ from .base import ConsoleScreen
 from .modals import ChoiceScreen, ConfirmScreen, PromptScreen, TypeKeyScreen
 
 ACTION_BINDINGS = [
-    Binding("a", "ack", "Ack", id="incident.ack"),
-    Binding("r", "resolve", "Resolve", id="incident.resolve"),
-    Binding("e", "escalate", "Escalate", id="incident.escalate"),
-    Binding("n", "note", "Note", id="incident.note"),
-    Binding("t", "reassign", "Reassign", show=False, id="incident.reassign"),
-    Binding("u", "update", "Update", show=False, id="incident.update"),
-    Binding("p", "priority", "Priority", show=False, id="incident.priority"),
-    Binding("S", "severity", "Severity", show=False, id="incident.severity"),
-    Binding("o", "reopen", "Reopen", show=False, id="incident.reopen"),
+    Binding("a", "ack", _l("Ack"), id="incident.ack"),
+    Binding("r", "resolve", _l("Resolve"), id="incident.resolve"),
+    Binding("e", "escalate", _l("Escalate"), id="incident.escalate"),
+    Binding("n", "note", _l("Note"), id="incident.note"),
+    Binding("t", "reassign", _l("Reassign"), show=False, id="incident.reassign"),
+    Binding("u", "update", _l("Update"), show=False, id="incident.update"),
+    Binding("p", "priority", _l("Priority"), show=False, id="incident.priority"),
+    Binding("S", "severity", _l("Severity"), show=False, id="incident.severity"),
+    Binding("o", "reopen", _l("Reopen"), show=False, id="incident.reopen"),
 ]
 MUTATING = frozenset(b.action for b in ACTION_BINDINGS)
 
@@ -166,10 +166,11 @@ class IncidentActions(ConsoleScreen):
         ps = self.ctx.policies
         choices: list[tuple[str, str]] = []
         if ps is not None:
-            choices += [(f"team:{t.id}", f"team  {t.id}  {t.name}") for t in ps.teams.values()]
-            choices += [(f"policy:{p.id}", f"policy  {p.id}  {p.name}")
+            choices += [(f"team:{t.id}", _("team  {id}  {name}").format(id=t.id, name=t.name))
+                        for t in ps.teams.values()]
+            choices += [(f"policy:{p.id}", _("policy  {id}  {name}").format(id=p.id, name=p.name))
                         for p in ps.escalation_policies.values()]
-            choices += [(f"assignee:{p.id}", f"person  {p.id}  {p.name}")
+            choices += [(f"assignee:{p.id}", _("person  {id}  {name}").format(id=p.id, name=p.name))
                         for p in ps.people.values()]
 
         def run(ts: list[Target], what: str) -> None:

@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static, TextArea
 
 from console.handoff.draft import stamp
-from console.i18n import _
+from console.i18n import _, _l
 
 from ..services import handoff
 from .base import ConsoleScreen
@@ -22,12 +22,12 @@ from .modals import ChoiceScreen, ConfirmScreen
 
 class HandoffScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("e", "edit", "Edit", id="handoff.edit"),
-        Binding("ctrl+s", "save", "Save", id="handoff.save"),
-        Binding("s", "send", "Send", id="handoff.send"),
-        Binding("a", "ack", "Acknowledge", id="handoff.ack"),
-        Binding("d", "draft", "Draft now", show=False, id="handoff.draft"),
-        Binding("escape", "leave_editor", "Leave the editor", show=False, id="handoff.leave"),
+        Binding("e", "edit", _l("Edit"), id="handoff.edit"),
+        Binding("ctrl+s", "save", _l("Save"), id="handoff.save"),
+        Binding("s", "send", _l("Send"), id="handoff.send"),
+        Binding("a", "ack", _l("Acknowledge"), id="handoff.ack"),
+        Binding("d", "draft", _l("Draft now"), show=False, id="handoff.draft"),
+        Binding("escape", "leave_editor", _l("Leave the editor"), show=False, id="handoff.leave"),
     ]
     MUTATING = frozenset({"save", "send", "ack", "draft"})
     DEFAULT_CSS = """
@@ -74,7 +74,7 @@ class HandoffScreen(ConsoleScreen):
             if draft is None:
                 title += " · " + _("no draft yet (d: draft now)")
             else:
-                title += f" · {draft.status} [{draft.ref}]"
+                title += f" · {draft.status_text} [{draft.ref}]"
         self.query_one("#shift", Static).update(title)
         editor = self.query_one("#editor", TextArea)
         note = self.query_one("#note", Markdown)
@@ -96,7 +96,8 @@ class HandoffScreen(ConsoleScreen):
         self.query_one("#received", Static).update(received or Text(_("none"), style="dim"))
         history = Text(no_wrap=True, overflow="ellipsis")
         for it in data.history:
-            history.append(f"{it.ref}  {it.status:<14} {it.route}  {stamp(it.handoff_at)}\n")
+            history.append(f"{it.ref}  {it.status_text:<14} {it.route}  {stamp(it.handoff_at)}\n")
+
         self.query_one("#history", Static).update(history or Text(_("none")))
 
     # -- keys ----------------------------------------------------------------------

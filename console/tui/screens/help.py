@@ -13,7 +13,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-FILTER_HELP = (
+from console.i18n import _, _l
+
+FILTER_HELP = _l(
     "Filter (/): words match key, title and service; s:sev1 (or s:1,2), p:P1, svc:payments*, "
     "team:db, st:ack (status or stage), me (assigned to me). Enter keeps the filter, esc "
     "clears it. v cycles the views: all open, mine, my teams, resolved today.\n\n"
@@ -23,7 +25,7 @@ FILTER_HELP = (
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "close", "Close", id="help.close")]
+        Binding("escape,q,question_mark", "close", _l("Close"), id="help.close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%;
@@ -36,15 +38,16 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, padding=(0, 1), expand=True, header_style="bold",
-                      title="Keys (esc closes)")
-        table.add_column("KEY", no_wrap=True)
-        table.add_column("WHAT")
-        table.add_column("ID", style="dim", no_wrap=True)
+                      title=_("Keys (esc closes)"))
+        table.add_column(_("KEY"), no_wrap=True)
+        table.add_column(_("WHAT"))
+        table.add_column(_("ID"), style="dim", no_wrap=True)
         for key, what, ident in self.rows:
             table.add_row(key, what, ident)
         with VerticalScroll():
             yield Static(table)
-            yield Static(Text(FILTER_HELP))
+            yield Static(Text(str(FILTER_HELP)))
+
 
     def action_close(self) -> None:
         self.dismiss(None)

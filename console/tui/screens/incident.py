@@ -9,7 +9,7 @@ composing a screen afresh costs more than a key's budget."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.table import Table
@@ -19,14 +19,18 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from console.i18n import _
+from console import i18n
+from console.i18n import _, _l
 from console.render import iso
 
 from ..model import QueueRow, countdown
 from ..services import incident
 from ..services.actions import Target
+from ..services.status import engine_text
 from .actions import ACTION_BINDINGS, IncidentActions
 
+# The SLA goals (`incident.Clock.kind`) as the clocks line names them.
+SLA_GOALS = {"ack": _l("ack"), "resolve": _l("resolve")}
 KIND_STYLE = {"trigger": "bold", "ack": "green", "resolve": "green", "escalate": "bold red",
               "note": "", "reopen": "bold yellow", "unack": "yellow"}
 
@@ -36,18 +40,19 @@ def title_text(key: str, severity: str, priority: str | None, high_risk: bool, t
     text.append(f"{key} ", style="bold reverse")
     text.append(f" {severity.upper()} {priority or ''} ", style="bold")
     if high_risk:
-        text.append(" HIGH-RISK ", style="bold reverse")
+        text.append(" " + _("HIGH-RISK") + " ", style="bold reverse")
     text.append(" " + title)
     return text
 
 
 def row_fields(row: QueueRow) -> list[tuple[str, str]]:
     """What the queue's row knows, in the order the full detail lists it."""
-    return [("Status", row.status), ("Severity", row.severity), ("Priority", row.priority or "-"),
-            ("Stage", row.stage), ("Service", row.service), ("Team", row.team or "-"),
-            ("Policy", row.policy or "-"), ("Assignee", row.assignee or "-"),
-            ("Escalation", f"level {row.level}"), ("Alerts", str(row.alert_count)),
-            ("Created", iso(row.created_at) or "-")]
+    return [(_("Status"), incident.status_text(row.status)), (_("Severity"), row.severity),
+            (_("Priority"), row.priority or "-"), (_("Stage"), row.stage),
+            (_("Service"), row.service), (_("Team"), row.team or "-"),
+            (_("Policy"), row.policy or "-"), (_("Assignee"), row.assignee or "-"),
+            (_("Escalation"), _("level {level}").format(level=row.level)),
+            (_("Alerts"), str(row.alert_count)), (_("Created"), iso(row.created_at) or "-")]
 
 
 def fields_grid(fields: list[tuple[str, str]], labels: dict[str, str],
@@ -57,22 +62,22 @@ def fields_grid(fields: list[tuple[str, str]], labels: dict[str, str],
     grid.add_column(ratio=1)
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(ratio=1)
-    cells = [*fields, ("Labels", ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "-")]
+    cells = [*fields, (_("Labels"), ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "-")]
     for i in range(0, len(cells), 2):
         left = cells[i]
         right = cells[i + 1] if i + 1 < len(cells) else ("", "")
         grid.add_row(left[0], Text(left[1]), right[0], Text(right[1]))
     for name, values in conflicts.items():
-        grid.add_row("Conflict", Text(f"{name} set concurrently: "
-                                      + " / ".join(str(v) for v in values)), "", "")
+        grid.add_row(_("Conflict"), Text(_("{field} set concurrently: {values}").format(
+            field=name, values=" / ".join(str(v) for v in values))), "", "")
     return grid
 
 
 class IncidentScreen(IncidentActions):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="incident.back"),
-        Binding("j,down", "scroll(1)", "Down", show=False, id="incident.down"),
-        Binding("k,up", "scroll(-1)", "Up", show=False, id="incident.up"),
+        Binding("escape", "back", _l("Back"), id="incident.back"),
+        Binding("j,down", "scroll(1)", _l("Down"), show=False, id="incident.down"),
+        Binding("k,up", "scroll(-1)", _l("Up"), show=False, id="incident.up"),
         *ACTION_BINDINGS,
     ]
     DEFAULT_CSS = """
@@ -94,14 +99,14 @@ class IncidentScreen(IncidentActions):
             yield Static(title, id="title")
             yield Static(fields, id="fields")
             yield Static(id="clocks")
-            yield Static("Timeline", classes="section")
+            yield Static(_("Timeline"), classes="section")
             yield Static(_("loading…"), id="timeline")
 
     def _header(self) -> tuple[Text, Table | str]:
         """What shows before the detail loads: the queue row's fields, if it was given."""
         row = self.row
         if row is None:
-            return Text(f"{self.key}: loading…"), ""
+            return Text(_("{key}: loading…").format(key=self.key)), ""
         return (title_text(row.key, row.severity, row.priority,
                            incident.is_high_risk(row.priority, row.severity, row.labels), row.title),
                 fields_grid(row_fields(row), row.labels, {}))
@@ -140,7 +145,7 @@ class IncidentScreen(IncidentActions):
             lines.append(f"{entry.actor:<10} ")
             lines.append(entry.text, style=KIND_STYLE.get(entry.kind, ""))
             if entry.origin:
-                lines.append(f"  (from {entry.origin})", style="italic")
+                lines.append("  " + _("(from {site})").format(site=entry.origin), style="italic")
             lines.append("\n")
         self.query_one("#timeline", Static).update(lines)
         self.tick()
@@ -150,10 +155,10 @@ class IncidentScreen(IncidentActions):
         detail = self.detail
         if detail is None:
             return text
-        text.append("SLA  ", style="bold")
+        text.append(_("SLA") + "  ", style="bold")
         if not detail.clocks:
-            text.append("no SLA target for this priority" if self.ctx.policies else
-                        "no policy set loaded", style="dim")
+            text.append(_("no SLA target for this priority") if self.ctx.policies else
+                        _("no policy set loaded"), style="dim")
         for clock in detail.clocks:
             if clock.due_at is None:
                 continue
@@ -161,18 +166,21 @@ class IncidentScreen(IncidentActions):
             style = "dim" if clock.stopped else ("bold reverse" if left < 0 else
                                                   "bold" if clock.warn_at and clock.warn_at <= now
                                                   else "")
-            state = "met" if clock.stopped else countdown(left)
-            text.append(f"{clock.kind} {state}", style=style)
-            text.append(f" (due {clock.due_at:%H:%M}Z)   ", style="dim")
-        text.append("\nNext ", style="bold")
+            state = _("met") if clock.stopped else countdown(left)
+            text.append(f"{SLA_GOALS.get(clock.kind, clock.kind)} {state}", style=style)
+            text.append(" " + _("(due {time})").format(
+                time=i18n.moment(clock.due_at, UTC, None) + "Z") + "   ", style="dim")
+        text.append("\n" + _("Next") + " ", style="bold")
         if not detail.coming:
-            text.append("nothing due" if detail.status != "resolved" else "resolved", style="dim")
+            text.append(_("nothing due") if detail.status != "resolved" else _("resolved"),
+                        style="dim")
         for item in detail.coming[:3]:
             left = (item.at - now).total_seconds()
             text.append(f"\n  {countdown(left):>7} ", style="bold reverse" if left < 0 else "bold")
             text.append(item.text)
             if left < 0 and self.ctx.services.engine != "running":
-                text.append(f"  (overdue: engine {self.ctx.services.engine})", style="dim")
+                text.append("  " + _("(overdue: engine {state})").format(
+                    state=engine_text(self.ctx.services.engine)), style="dim")
         return text
 
     def tick(self) -> None:

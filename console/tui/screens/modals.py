@@ -16,6 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from console.i18n import _, _l
+
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
@@ -35,8 +37,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y", "answer(True)", _l("Yes"), id="confirm.yes"),
+        Binding("n,escape", "answer(False)", _l("No"), id="confirm.no"),
     ]
 
     def __init__(self, question: str) -> None:
@@ -47,8 +49,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical():
             yield Label(self.question, classes="title")
             with Horizontal():
-                yield Button("Yes (y)", id="yes", variant="error")
-                yield Button("No (n)", id="no", variant="primary")
+                yield Button(_("Yes (y)"), id="yes", variant="error")
+                yield Button(_("No (n)"), id="no", variant="primary")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -64,14 +66,16 @@ class PromptScreen(ModalScreen[str | None]):
     """One line of text; enter submits, escape cancels (None)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="PromptScreen")
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", _l("Cancel"), id="prompt.cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", hint: str = "enter to save, esc to cancel",
+    def __init__(self, title: str, placeholder: str = "", hint: str | None = None,
                  value: str = "") -> None:
+        """`hint`: under the input; None for "enter to save, esc to cancel"."""
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
-        self.hint = hint
+        self.hint = _("enter to save, esc to cancel") if hint is None else hint
         self.value = value
 
     def compose(self) -> ComposeResult:
@@ -98,8 +102,8 @@ class TypeKeyScreen(PromptScreen):
     DEFAULT_CSS = DIALOG_CSS.format(name="TypeKeyScreen")
 
     def __init__(self, key: str, what: str) -> None:
-        super().__init__(f"{key} is high-risk. Type {key} to {what} it.", placeholder=key,
-                         hint="esc to cancel")
+        super().__init__(_("{key} is high-risk. Type {key} to {what} it.").format(key=key, what=what),
+                         placeholder=key, hint=_("esc to cancel"))
         self.key = key
 
     def answer(self, value: str) -> str | None:
@@ -110,7 +114,8 @@ class ChoiceScreen(ModalScreen[str | None]):
     """Pick one of `choices` (id, label); escape cancels (None)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ChoiceScreen")
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", id="choice.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", _l("Cancel"), id="choice.cancel")]
 
     def __init__(self, title: str, choices: Sequence[tuple[str, str]],
                  current: str | None = None) -> None:
@@ -123,7 +128,8 @@ class ChoiceScreen(ModalScreen[str | None]):
         with Vertical():
             yield Label(self.title_text, classes="title")
             yield OptionList(*(Option(label, id=ident) for ident, label in self.choices))
-            yield Label("enter to choose, esc to cancel", classes="hint")
+            yield Label(_("enter to choose, esc to cancel"), classes="hint")
+
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

@@ -4,7 +4,7 @@ per region, the overrides in force, and "I'll take this shift" (`t`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from rich.table import Table
@@ -15,7 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from console import overrides
-from console.i18n import _
+from console.i18n import _, _l
 
 from ..model import Lane
 from ..services import oncall
@@ -26,10 +26,10 @@ from .modals import ChoiceScreen, ConfirmScreen
 
 def rota_table(rotas: list[oncall.Rota], me: str | None) -> Table:
     table = Table(expand=True, box=None, padding=(0, 1), header_style="bold")
-    table.add_column("SCHEDULE", no_wrap=True, ratio=2)
-    table.add_column("NOW", ratio=3)
-    table.add_column("NEXT", ratio=3)
-    table.add_column("IN", no_wrap=True, width=7)
+    table.add_column(_("SCHEDULE"), no_wrap=True, ratio=2)
+    table.add_column(_("NOW"), ratio=3)
+    table.add_column(_("NEXT"), ratio=3)
+    table.add_column(_("IN"), no_wrap=True, width=7)
     for r in rotas:
         def people(ps: list[oncall.Person]) -> Text:
             text = Text()
@@ -38,7 +38,7 @@ def rota_table(rotas: list[oncall.Rota], me: str | None) -> Table:
                     text.append(", ")
                 text.append(p.name, style="bold reverse" if p.id == me else "bold")
                 text.append(f" {p.local.rsplit(' ', 1)[0]}" if p.local else "", style="dim")
-            return text if ps else Text("NOBODY", style="bold reverse")
+            return text if ps else Text(_("NOBODY"), style="bold reverse")
         name = Text(r.id)
         if r.region:
             name.append(f" ({r.region}→{r.next_region})", style="dim")
@@ -46,11 +46,16 @@ def rota_table(rotas: list[oncall.Rota], me: str | None) -> Table:
     return table
 
 
+def until(at: datetime) -> str:
+    """An end of shift as the dialogs say it: 'Tue 09:00' in UTC."""
+    return oncall.weekday_time(at.astimezone(UTC))
+
+
 class OnCallScreen(ConsoleScreen):
     """Refreshed once a minute: hand-offs move on minutes, not seconds."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("t", "take", "Take a shift", id="oncall.take"),
+        Binding("t", "take", _l("Take a shift"), id="oncall.take"),
     ]
     DEFAULT_CSS = """
     OnCallScreen #oncall { height: 1fr; padding: 0 1; }
@@ -67,14 +72,14 @@ class OnCallScreen(ConsoleScreen):
             yield Static(id="rotas")
             yield Static(_("Overrides (t: I'll take this shift)"), classes="section")
             yield Static(id="overrides")
-            yield Static("Next 24 hours, by region (hours are local)", classes="section")
+            yield Static(_("Next 24 hours, by region (hours are local)"), classes="section")
             yield Coverage(id="coverage")
 
     def reload(self) -> None:
         ps, now = self.ctx.policies, self.ctx.clock.now()
         if ps is None:
             self.query_one("#rotas", Static).update(
-                Text("no policy set loaded: see the Policies screen (6)", style="bold"))
+                Text(_("no policy set loaded: see the Policies screen (6)"), style="bold"))
             self.query_one(Coverage).show([])
             return
         self.shown_minute = now.replace(second=0, microsecond=0)
@@ -115,15 +120,15 @@ class OnCallScreen(ConsoleScreen):
 
         def label(s: oncall.Takeable) -> str:
             who = ", ".join(ps.people[p].name if p in ps.people else p for p in s.now)
-            return _("{schedule}  now {who}, until {until:%a %H:%M}Z").format(
-                schedule=s.schedule, who=who or _("nobody"), until=s.until)
+            return _("{schedule}  now {who}, until {until}Z").format(
+                schedule=s.schedule, who=who or _("nobody"), until=until(s.until))
 
         def chosen(sid: str | None) -> None:
             if sid is None:
                 return
             shift = by_id[sid]
-            question = _("Take {schedule} from now until {until:%a %H:%M}Z? You will be paged "
-                         "for it.").format(schedule=sid, until=shift.until)
+            question = _("Take {schedule} from now until {until}Z? You will be paged "
+                         "for it.").format(schedule=sid, until=until(shift.until))
             self.app.push_screen(ConfirmScreen(question),
                                  lambda yes: self._take(shift, now) if yes else None)
 
@@ -141,8 +146,8 @@ class OnCallScreen(ConsoleScreen):
             return made
 
         def done(made: overrides.Override) -> None:
-            self.notify(_("You are on call for {schedule} until {until:%a %H:%M}Z")
-                        .format(schedule=made.schedule, until=made.end), markup=False)
+            self.notify(_("You are on call for {schedule} until {until}Z")
+                        .format(schedule=made.schedule, until=until(made.end)), markup=False)
             self.ctx.recheck_duty()
             self.reload()
 

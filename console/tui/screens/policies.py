@@ -14,6 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 import policies
+from console.i18n import _, _l, ngettext
 from policies.simulate import render as render_simulation
 from policies.timeutil import parse_duration
 
@@ -27,27 +28,27 @@ def simulate(ps: policies.PolicySet, service: str, severity: str, labels: str, a
     for item in labels.replace(",", " ").split():
         k, sep, v = item.partition("=")
         if not sep:
-            return [f"label {item!r} is not key=value"]
+            return [_("label {item!r} is not key=value").format(item=item)]
         label_map[k] = v
     if severity not in ("sev1", "sev2", "sev3", "sev4"):
-        return [f"severity {severity!r}: use sev1..sev4"]
+        return [_("severity {severity!r}: use sev1..sev4").format(severity=severity)]
     try:
         ack = parse_duration(ack_after) if ack_after.strip() else None
     except ValueError as exc:
-        return [f"ack after: {exc}"]
+        return [_("ack after: {problem}").format(problem=exc)]
     alert = policies.Alert(service=service or "unknown", severity=severity,  # type: ignore[arg-type]
                            summary="simulated from the console", labels=label_map,
                            source="console")
     sim = policies.simulate(ps, alert, now, ack_after=ack, horizon=timedelta(hours=6))
     d = sim.decision
-    head = (f"routed to policy {d.policy}, team {d.team}, {d.priority}, {d.severity}, "
-            f"urgency {d.urgency}")
+    head = _("routed to policy {policy}, team {team}, {priority}, {severity}, urgency {urgency}").format(
+        policy=d.policy, team=d.team, priority=d.priority, severity=d.severity, urgency=d.urgency)
     return [head, *render_simulation(sim, tz)]
 
 
 class PoliciesScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "simulate", "Simulate", id="policies.simulate")]
+        Binding("ctrl+r", "simulate", _l("Simulate"), id="policies.simulate")]
     DEFAULT_CSS = """
     PoliciesScreen #policies { height: 1fr; padding: 0 1; }
     PoliciesScreen .section { text-style: bold; color: $accent; margin-top: 1; }
@@ -61,14 +62,14 @@ class PoliciesScreen(ConsoleScreen):
         with VerticalScroll(id="policies"):
             yield Static(id="summary")
             yield Static(id="problems")
-            yield Static("Simulator (ctrl+r or enter runs it)", classes="section")
+            yield Static(_("Simulator (ctrl+r or enter runs it)"), classes="section")
             with Horizontal():
-                yield Input(placeholder="service, e.g. checkout", id="sim-service")
+                yield Input(placeholder=_("service, e.g. checkout"), id="sim-service")
                 yield Input(value="sev2", placeholder="sev1..sev4", id="sim-severity")
             with Horizontal():
-                yield Input(placeholder="labels k=v,k=v", id="sim-labels")
-                yield Input(placeholder="ack after, e.g. 20m", id="sim-ack")
-                yield Button("Simulate", id="sim-run")
+                yield Input(placeholder=_("labels k=v,k=v"), id="sim-labels")
+                yield Input(placeholder=_("ack after, e.g. 20m"), id="sim-ack")
+                yield Button(_("Simulate"), id="sim-run")
             yield Static(id="sim-output")
 
     def reload(self) -> None:
@@ -76,19 +77,28 @@ class PoliciesScreen(ConsoleScreen):
         ps = ctx.policies
         summary = Text()
         if ps is None:
-            summary.append("No policy set in force", style="bold reverse")
-            summary.append(f"\nDirectory: {ctx.policy_dir or 'none'}")
+            summary.append(_("No policy set in force"), style="bold reverse")
+            summary.append("\n" + _("Directory: {path}").format(path=ctx.policy_dir or _("none")))
         else:
             summary.append(f"{ps.source_dir}\n", style="bold")
-            summary.append(
-                f"{len(ps.people)} people · {len(ps.teams)} teams · {len(ps.schedules)} schedules "
-                f"· {len(ps.follow_the_sun)} follow-the-sun · {len(ps.escalation_policies)} "
-                f"escalation policies · {len(ps.routes)} routes · {len(ps.sla)} SLA targets\n"
-                f"digest {ps.digest[:16]} · reloaded on every edit; a broken edit keeps this set")
+            counts = (
+                ngettext("{n} person", "{n} people", len(ps.people)),
+                ngettext("{n} team", "{n} teams", len(ps.teams)),
+                ngettext("{n} schedule", "{n} schedules", len(ps.schedules)),
+                ngettext("{n} follow-the-sun", "{n} follow-the-sun", len(ps.follow_the_sun)),
+                ngettext("{n} escalation policy", "{n} escalation policies",
+                         len(ps.escalation_policies)),
+                ngettext("{n} route", "{n} routes", len(ps.routes)),
+                ngettext("{n} SLA target", "{n} SLA targets", len(ps.sla)))
+            sizes = (len(ps.people), len(ps.teams), len(ps.schedules), len(ps.follow_the_sun),
+                     len(ps.escalation_policies), len(ps.routes), len(ps.sla))
+            summary.append(" · ".join(c.format(n=n) for c, n in zip(counts, sizes, strict=True))
+                           + "\n" + _("digest {digest} · reloaded on every edit; a broken edit "
+                                      "keeps this set").format(digest=ps.digest[:16]))
         self.query_one("#summary", Static).update(summary)
         problems = Text()
         if not ctx.problems:
-            problems.append("No problems", style="dim")
+            problems.append(_("No problems"), style="dim")
         for p in ctx.problems:
             problems.append(f"{p}\n", style="bold" if p.severity == "error" else "")
         self.query_one("#problems", Static).update(problems)
@@ -98,7 +108,8 @@ class PoliciesScreen(ConsoleScreen):
     def action_simulate(self) -> None:
         ps = self.ctx.policies
         if ps is None:
-            self.query_one("#sim-output", Static).update("no policy set loaded")
+            self.query_one("#sim-output", Static).update(_("no policy set loaded"))
+
             return
         service, severity, labels, ack = (self.query_one(f"#sim-{name}", Input).value.strip()
                                           for name in ("service", "severity", "labels", "ack"))

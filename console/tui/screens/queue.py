@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
-from console.i18n import _
+from console.i18n import _, _l
 from policies.timeutil import zone
 
 from ..services import queue
@@ -28,9 +28,9 @@ FIRST_SCREENFUL = 200
 
 class QueueScreen(IncidentActions):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="queue.filter"),
-        Binding("v", "next_view", "View", id="queue.view"),
-        Binding("escape", "clear_filter", "Clear filter or marks", show=False,
+        Binding("slash", "filter", _l("Filter"), id="queue.filter"),
+        Binding("v", "next_view", _l("View"), id="queue.view"),
+        Binding("escape", "clear_filter", _l("Clear filter or marks"), show=False,
                 id="queue.clear-filter"),
         *ACTION_BINDINGS,
     ]
@@ -54,7 +54,7 @@ class QueueScreen(IncidentActions):
         yield Static(id="views")
         yield IncidentTable(self.ctx.clock.now, id="queue-table")
         yield Static(id="shown")
-        yield Input(placeholder="filter: words, s:sev1, p:P1, svc:payments*, team:db, st:ack, me",
+        yield Input(placeholder=_("filter: words, s:sev1, p:P1, svc:payments*, team:db, st:ack, me"),
                     id="filter")
 
     @property
@@ -62,7 +62,8 @@ class QueueScreen(IncidentActions):
         return self.query_one(IncidentTable)
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual calls BaseScreen.on_mount itself (handlers run up the MRO): calling it
+        # here too loaded the first screenful twice, and subscribed and ticked twice.
         self.table.focus()
 
     # -- data ----------------------------------------------------------------------
@@ -107,8 +108,8 @@ class QueueScreen(IncidentActions):
     def show_rows(self) -> None:
         shown = self.index.select(self.view, self.filter)
         table = self.table
-        table.empty_text = ("no incidents match the filter" if not self.filter.empty
-                            else f"no incidents in {queue.VIEW_TITLES[self.view].lower()}")
+        table.empty_text = (_("no incidents match the filter") if not self.filter.empty
+                            else str(queue.VIEW_EMPTY[self.view]))
         table.set_rows(shown)
         counts = self.index.counts
         views = Text(no_wrap=True, overflow="ellipsis")
@@ -116,17 +117,18 @@ class QueueScreen(IncidentActions):
             label = f" {queue.VIEW_TITLES[name]} {counts[name]} "
             views.append(label, style="reverse bold" if name == self.view else "")
             views.append(" ")
-        views.append(" v: next view", style="dim")
+        views.append(" " + _("v: next view"), style="dim")
         tabs = self.query_one("#views", Static)
         if str(tabs.content) != str(views):
             tabs.update(views)
         total = counts[self.view]
-        text = f"{len(shown)} of {total} shown"
+        text = _("{shown} of {total} shown").format(shown=len(shown), total=total)
         if table.marked:
             text = _("{n} marked (esc clears)").format(n=len(table.marked)) + " · " + text
         filter_text = self.query_one("#filter", Input).value.strip()
         if filter_text:
-            text += f" · filter: {filter_text} (esc clears)"
+            text += " · " + _("filter: {text} (esc clears)").format(text=filter_text)
+
         self.query_one("#shown", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
 
     def tick(self) -> None:

@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, ScrollableContainer, VerticalScroll
 from textual.widgets import Sparkline, Static
 
-from console.i18n import _
+from console.i18n import _, _l
 from console.reports.render import minutes, percent
 
 from ..services import reports
@@ -22,7 +22,7 @@ from .base import ConsoleScreen
 
 class ReportsScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("w", "window", "Window", id="reports.window"),
+        Binding("w", "window", _l("Window"), id="reports.window"),
     ]
     DEFAULT_CSS = """
     ReportsScreen #reports { height: 1fr; padding: 0 1; }

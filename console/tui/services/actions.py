@@ -107,11 +107,12 @@ def resolve() -> Decide:
 
 
 def reopen() -> Decide:
-    return lambda s: commands.reopen(s, "reopened from the console")
+    return lambda s: commands.reopen(s, _("reopened from the console"))
 
 
 def escalate(reason: str) -> Decide:
-    return lambda s: commands.escalate(s, reason or "escalated from the console")
+    return lambda s: commands.escalate(s, reason or _("escalated from the console"))
+
 
 
 def note(text: str) -> Decide:

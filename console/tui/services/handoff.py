@@ -17,12 +17,14 @@ from console.handoff import store as handoffs
 from console.handoff.draft import Shift, shifts_ending
 from console.handoff.runner import new_draft
 from console.handoff_cli import status_lines
-from console.i18n import _
+from console.i18n import _, _l
 from console.store.store import Store
 from console.store.tables import Handoff
 from policies import PolicySet, group_on_call
 
 HISTORY = 20
+# A handoff's status as people read it; `Item.status` keeps the store's value.
+STATUSES = {"draft": _l("draft"), "sent": _l("sent"), "acknowledged": _l("acknowledged")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +33,17 @@ class Item:
 
     id: str
     ref: str  # the last 8 characters, as `handoff list` shows
-    status: str
+    status: str  # draft, sent or acknowledged
+    automatic: bool
     route: str  # "jakarta → berlin (sre)"
     handoff_at: datetime
     markdown: str
     standing: list[str]  # Markdown bullets
+
+    @property
+    def status_text(self) -> str:
+        """'sent (auto)' / 'dikirim (otomatis)'."""
+        return str(STATUSES.get(self.status, self.status)) + (_(" (auto)") if self.automatic else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +56,10 @@ class Handoffs:
 
 
 def item(row: Handoff) -> Item:
-    status = row.status + (_(" (auto)") if row.automatic else "")
-    return Item(row.id, row.id[-8:], status, f"{row.from_region} → {row.to_region} ({row.group_id})",
+    return Item(row.id, row.id[-8:], row.status, row.automatic,
+                f"{row.from_region} → {row.to_region} ({row.group_id})",
                 row.handoff_at, row.markdown, status_lines(row))
+
 
 
 def my_shift(ps: PolicySet | None, region: str | None, now: datetime) -> tuple[Shift | None, str | None]:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from console.domain.fold import wall_ms
 from console.domain.timeline import describe
 from console.engine.adapter import adapt, pause_stages
+from console.i18n import _, _l
 from console.render import iso
 from console.store import db
 from console.store.projection import ms_to_dt
@@ -34,6 +35,14 @@ from policies.escalation import (
 )
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
+# The store's status values as people read them.
+STATUSES = {"triggered": _l("triggered"), "acknowledged": _l("acknowledged"),
+            "resolved": _l("resolved")}
+
+
+def status_text(status: str) -> str:
+    return str(STATUSES.get(status, status))
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,20 +106,21 @@ def site_names(engine: Engine) -> dict[str, str]:
 def describe_action(action: Action, ps: PolicySet) -> str:
     if isinstance(action, Escalate):
         people = ", ".join(ps.people[p].name if p in ps.people else p for p in action.people)
-        verb = "notify" if action.notify_only else "page"
-        return f"{verb} level {action.level + 1}: {people or 'nobody'}"
+        text = _("notify level {level}: {people}") if action.notify_only else _(
+            "page level {level}: {people}")
+        return text.format(level=action.level + 1, people=people or _("nobody"))
     if isinstance(action, SlaWarning):
-        return f"SLA warning: time to {action.kind}"
+        return _("SLA warning: time to {goal}").format(goal=action.kind)
     if isinstance(action, SlaBreach):
-        return f"SLA breach: time to {action.kind}"
+        return _("SLA breach: time to {goal}").format(goal=action.kind)
     if isinstance(action, UpdateReminder):
-        return "status update due"
+        return _("status update due")
     if isinstance(action, RetriggerStaleAck):
-        return "acknowledgement goes stale: re-trigger"
+        return _("acknowledgement goes stale: re-trigger")
     if isinstance(action, RaiseUrgency):
-        return "support hours open: urgency raised"
+        return _("support hours open: urgency raised")
     if isinstance(action, Exhausted):
-        return f"escalation policy exhausted ({action.mode})"
+        return _("escalation policy exhausted ({mode})").format(mode=action.mode)
     return type(action).__name__
 
 
@@ -121,7 +131,7 @@ def coming(view: IncidentView, ps: PolicySet, now: datetime) -> list[Coming]:
     if result.next_due_at is not None:
         ahead = due(view, ps, result.next_due_at)
         named = [a for a in ahead.actions if a.at >= now] or ahead.actions
-        text = describe_action(named[0], ps) if named else "the engine looks again"
+        text = describe_action(named[0], ps) if named else _("the engine looks again")
         out.append(Coming(result.next_due_at, text))
     return out
 
@@ -154,16 +164,21 @@ def load(store: Store, key: str, ps: PolicySet | None, now: datetime) -> Detail:
     adapted = adapt(ops, pause_stages(ps, ops) if ps is not None else ())
     assert adapted is not None  # the incident exists, so its trigger is in `ops`
     view = adapted.view
-    ack = (f"{iso(row.acknowledged_at)} by {row.acknowledged_by}" if row.acknowledged_at else "-")
+    by = _("{time} by {person}")
+    level = (_("level {level}, loop {loop}") if row.esc_loop else _("level {level}")).format(
+        level=row.esc_level, loop=row.esc_loop)
     fields = [
-        ("Status", f"{row.status} (epoch {row.epoch})"), ("Severity", row.severity),
-        ("Priority", row.priority or "-"), ("Stage", row.stage), ("Service", row.service),
-        ("Team", row.team or "-"), ("Policy", row.policy or "-"),
-        ("Assignee", row.assignee or "-"),
-        ("Escalation", f"level {row.esc_level}" + (f", loop {row.esc_loop}" if row.esc_loop else "")),
-        ("Alerts", str(row.alert_count)), ("Dedup key", row.dedup_key or "-"),
-        ("Created", iso(row.created_at) or "-"), ("Acknowledged", ack),
-        ("Resolved", f"{iso(row.resolved_at)} by {row.resolved_by}" if row.resolved_at else "-"),
+        (_("Status"), _("{status} (epoch {epoch})").format(status=status_text(row.status),
+                                                           epoch=row.epoch)),
+        (_("Severity"), row.severity), (_("Priority"), row.priority or "-"), (_("Stage"), row.stage),
+        (_("Service"), row.service), (_("Team"), row.team or "-"), (_("Policy"), row.policy or "-"),
+        (_("Assignee"), row.assignee or "-"), (_("Escalation"), level),
+        (_("Alerts"), str(row.alert_count)), (_("Dedup key"), row.dedup_key or "-"),
+        (_("Created"), iso(row.created_at) or "-"),
+        (_("Acknowledged"), by.format(time=iso(row.acknowledged_at), person=row.acknowledged_by)
+         if row.acknowledged_at else "-"),
+        (_("Resolved"), by.format(time=iso(row.resolved_at), person=row.resolved_by)
+         if row.resolved_at else "-"),
     ]
     return Detail(
         key=row.key, id=row.id, title=row.title, status=row.status, severity=row.severity,

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from console import i18n
 from console.i18n import _
 from console.overrides import Override
 from policies import PolicySet, ShiftOverride
 from policies.followthesun import duties, group_on_call
 from policies.schedule import next_change, on_call
-from policies.timeutil import format_duration, zone
+from policies.timeutil import zone
 
-from ..model import Lane
+from ..model import Lane, span
 from .queue import Me
 
 
@@ -41,7 +42,7 @@ class Rota:
     next: list[Person]
     next_region: str | None
     handoff_at: datetime | None
-    handoff_in: str
+    handoff_in: str  # "3h05m" / "3j05m"
 
 
 def _person(ps: PolicySet, pid: str, at: datetime) -> Person:
@@ -49,7 +50,16 @@ def _person(ps: PolicySet, pid: str, at: datetime) -> Person:
     if p is None:
         return Person(pid, pid, "")
     local = at.astimezone(zone(p.time_zone))
-    return Person(pid, p.name, f"{local:%a %H:%M} {p.time_zone}")
+    return Person(pid, p.name, f"{weekday_time(local)} {p.time_zone}")
+
+
+def weekday_time(at: datetime) -> str:
+    """'Tue 09:14' / 'Sel 09.14' in `at`'s own zone."""
+    return i18n.moment(at, at.tzinfo or UTC, None, "EHm")
+
+
+def _until(at: datetime | None, now: datetime) -> str:
+    return span((at - now).total_seconds()) if at is not None else "-"
 
 
 def rotas(ps: PolicySet, now: datetime, overrides: Sequence[ShiftOverride] = ()) -> list[Rota]:
@@ -62,16 +72,14 @@ def rotas(ps: PolicySet, now: datetime, overrides: Sequence[ShiftOverride] = ())
             "follow-the-sun", gid, group.name or gid, g.region,
             [_person(ps, p, now) for p in g.people],
             [_person(ps, p, g.handoff_at) for p in after.people] if after and g.handoff_at else [],
-            g.next_region, g.handoff_at,
-            format_duration(g.handoff_at - now) if g.handoff_at else "-"))
+            g.next_region, g.handoff_at, _until(g.handoff_at, now)))
     for sid, sched in sorted(ps.schedules.items()):
         change = next_change(sched, now, overrides)
         out.append(Rota(
             "schedule", sid, sched.name or sid, None,
             [_person(ps, p, now) for p in on_call(sched, now, overrides)],
             [_person(ps, p, change.start) for p in change.people] if change else [],
-            None, change.start if change else None,
-            format_duration(change.start - now) if change else "-"))
+            None, change.start if change else None, _until(change.start if change else None, now)))
     return out
 
 
@@ -139,7 +147,8 @@ def override_lines(ps: PolicySet, active: Sequence[Override], now: datetime) -> 
 
     return [_("{schedule}: {who}").format(schedule=o.schedule, who=name(o.user))
             + (" " + _("for {whom}").format(whom=name(o.replaces)) if o.replaces else "")
-            + f" {o.start:%a %H:%M}Z – {o.end:%a %H:%M}Z"
+            + f" {weekday_time(o.start.astimezone(UTC))}Z – {weekday_time(o.end.astimezone(UTC))}Z"
+
             + (" " + _("(now)") if o.start <= now else "")
             + ", " + _("by {who}").format(who=o.by) + f" [{o.id[-8:]}]"
             for o in active if o.end > now]

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from console.domain.fold import wall_ms
+from console.i18n import _l
 from console.store import db
 from console.store.projection import ms_to_dt
 from console.store.tables import Incident
@@ -43,7 +44,11 @@ _COLUMNS = [INCIDENTS.c[name] for name in (
     "assignee", "alert_count", "labels", "esc_loop", "esc_level", "created_at", "updated_at",
     "acknowledged_at", "acknowledged_by", "resolved_at", "next_due_at", "conflicted")]
 VIEWS = ("all", "mine", "team", "resolved")
-VIEW_TITLES = {"all": "All open", "mine": "Mine", "team": "My teams", "resolved": "Resolved today"}
+VIEW_TITLES = {"all": _l("All open"), "mine": _l("Mine"), "team": _l("My teams"),
+               "resolved": _l("Resolved today")}
+# What the table says when a view has nothing (whole sentences: each language words its own).
+VIEW_EMPTY = {"all": _l("no incidents in all open"), "mine": _l("no incidents in mine"),
+              "team": _l("no incidents in my teams"), "resolved": _l("no incidents in resolved today")}
 
 
 @dataclass(frozen=True, slots=True)

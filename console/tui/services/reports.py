@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from babel import dates
 from sqlalchemy import Engine
 
+from console import i18n
 from console.domain.fold import wall_ms
 from console.domain.vocabulary import Kind
 from console.engine.adapter import to_datetime
@@ -50,5 +52,7 @@ def build(engine: Engine, ps: PolicySet, now: datetime, window: timedelta) -> Re
             at = to_datetime(wall_ms(first.hlc))
             if start <= at < now:
                 opened[min(days - 1, (at - start).days)] += 1
-    labels = [(start + timedelta(days=d)).strftime("%a %d") for d in range(days)]
+    labels = [dates.format_skeleton("MMMd", start + timedelta(days=d), locale=i18n.locale())
+              for d in range(days)]
+
     return Report(since, now, figures, render(figures, "table"), labels, opened)

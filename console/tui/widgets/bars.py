@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from console.i18n import _
+
 LABEL_WIDTH = 12  # longer labels are cut, so that three bars fit side by side in 80 columns
 
 
@@ -18,8 +20,8 @@ class Bars(Static):
     def show(self, title: str, items: Sequence[tuple[str, int]], width: int = 30) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(title + "\n", style="bold")
-        top = max((n for _, n in items), default=0)
-        label_w = min(LABEL_WIDTH, max((len(label) for label, _ in items), default=0))
+        top = max((n for _label, n in items), default=0)
+        label_w = min(LABEL_WIDTH, max((len(label) for label, _n in items), default=0))
         for label, n in items:
             bar = round(n / top * width) if top else 0
             shown = label if len(label) <= label_w else label[:label_w - 1] + "…"
@@ -27,5 +29,6 @@ class Bars(Static):
             text.append("█" * bar, style="bold")
             text.append(f" {n}\n")
         if not items:
-            text.append("nothing yet\n", style="dim")
+            text.append(_("nothing yet") + "\n", style="dim")
+
         self.update(text)

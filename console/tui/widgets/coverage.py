@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from console.i18n import _
+
 from ..model import Lane
 
 
@@ -19,7 +21,8 @@ class Coverage(Static):
     def show(self, lanes: Sequence[Lane]) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         if not lanes:
-            text.append("no follow-the-sun groups in the policy set", style="dim")
+            text.append(_("no follow-the-sun groups in the policy set"), style="dim")
+
         for lane in lanes:
             text.append(f"{lane.group}/{lane.region:<10} ", style="bold")
             for on in lane.cells:

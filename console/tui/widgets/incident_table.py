@@ -29,9 +29,16 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from console.i18n import _, _l
+
 from ..model import QueueRow, age, countdown
 
-STATUS_SHORT = {"triggered": "TRIG", "acknowledged": "ACK", "resolved": "RES"}
+# Four cells each; the values stay English (they are the store's), the words shown do not.
+STATUS_SHORT = {"triggered": _l("TRIG"), "acknowledged": _l("ACK"), "resolved": _l("RES")}
+# What falls due (`QueueRow.deadline_kind`) and its countdown, in NEXT's ten cells: the kind
+# takes three, so that an overdue `-3h05m` still fits.
+DEADLINE_KINDS = {"esc": _l("esc {countdown}"), "ack": _l("ack {countdown}"),
+                  "fix": _l("fix {countdown}"), "due": _l("due {countdown}")}
 SOON_SECONDS = 300
 
 
@@ -44,19 +51,19 @@ class Column:
 
 
 COLUMNS = (
-    Column("sev", "SEV", 4),
-    Column("pri", "P", 2),
-    Column("key", "KEY", 9),
-    Column("title", "TITLE", 0),
-    Column("service", "SERVICE", 14, 100),
-    Column("status", "STAT", 4),
-    Column("stage", "STAGE", 11, 120),
-    Column("assignee", "OWNER", 9, 100),
-    Column("level", "L", 2),
-    Column("alerts", "N", 3, 100),
+    Column("sev", _l("SEV"), 4),
+    Column("pri", _l("P"), 2),
+    Column("key", _l("KEY"), 9),
+    Column("title", _l("TITLE"), 0),
+    Column("service", _l("SERVICE"), 14, 100),
+    Column("status", _l("STAT"), 4),
+    Column("stage", _l("STAGE"), 11, 120),
+    Column("assignee", _l("OWNER"), 9, 100),
+    Column("level", _l("L"), 2),
+    Column("alerts", _l("N"), 3, 100),
     # The ticking strip: kept last so one region repaints it.
-    Column("next", "NEXT", 10),
-    Column("age", "AGE", 4),
+    Column("next", _l("NEXT"), 10),
+    Column("age", _l("AGE"), 4),
 )
 TICKING = ("next", "age")
 
@@ -71,15 +78,15 @@ class IncidentTable(ScrollView, can_focus=True):
     """Rows of `QueueRow`; posts `Highlighted` as the cursor moves and `Selected` on enter."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "move(1)", "Down", show=False, id="table.down"),
-        Binding("up,k", "move(-1)", "Up", show=False, id="table.up"),
-        Binding("pagedown,ctrl+d", "page(1)", "Page down", show=False, id="table.page-down"),
-        Binding("pageup,ctrl+u", "page(-1)", "Page up", show=False, id="table.page-up"),
-        Binding("home,g", "jump(0)", "Top", show=False, id="table.top"),
-        Binding("end,G", "jump(-1)", "Bottom", show=False, id="table.bottom"),
-        Binding("enter", "select", "Open", id="table.open"),
-        Binding("space", "mark", "Mark", show=False, id="table.mark"),
-        Binding("asterisk", "mark_all", "Mark all shown", show=False, id="table.mark-all"),
+        Binding("down,j", "move(1)", _l("Down"), show=False, id="table.down"),
+        Binding("up,k", "move(-1)", _l("Up"), show=False, id="table.up"),
+        Binding("pagedown,ctrl+d", "page(1)", _l("Page down"), show=False, id="table.page-down"),
+        Binding("pageup,ctrl+u", "page(-1)", _l("Page up"), show=False, id="table.page-up"),
+        Binding("home,g", "jump(0)", _l("Top"), show=False, id="table.top"),
+        Binding("end,G", "jump(-1)", _l("Bottom"), show=False, id="table.bottom"),
+        Binding("enter", "select", _l("Open"), id="table.open"),
+        Binding("space", "mark", _l("Mark"), show=False, id="table.mark"),
+        Binding("asterisk", "mark_all", _l("Mark all shown"), show=False, id="table.mark-all"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "incident-table--header", "incident-table--cursor", "incident-table--sev1",
@@ -131,7 +138,7 @@ class IncidentTable(ScrollView, can_focus=True):
         self._layout: list[tuple[Column, int]] = []
         self._tick_x = 0
         self._base: Style | None = None
-        self.empty_text = "no incidents"
+        self.empty_text = _("no incidents")
 
     # -- data ----------------------------------------------------------------------
 
@@ -221,7 +228,7 @@ class IncidentTable(ScrollView, can_focus=True):
         base = self.base_style
         if y == 0:
             header = self._style("header")
-            text = " " + " ".join(_fit(c.title, w) for c, w in self._layout)
+            text = " " + " ".join(_fit(str(c.title), w) for c, w in self._layout)
             return Strip([Segment(_fit(text, width), base + header)], width)
         index = y - 1 + self.scroll_offset.y
         if index >= len(self.rows):
@@ -251,7 +258,7 @@ class IncidentTable(ScrollView, can_focus=True):
         if name == "service":
             return row.service, "dim"
         if name == "status":
-            return STATUS_SHORT.get(row.status, row.status), (
+            return str(STATUS_SHORT.get(row.status, row.status)), (
                 "acked" if row.status == "acknowledged" else None)
         if name == "stage":
             return row.stage, "dim"
@@ -282,7 +289,10 @@ class IncidentTable(ScrollView, can_focus=True):
             style = line + self._style("dim")
         else:
             left = (row.deadline - now).total_seconds()
-            next_text = f"{row.deadline_kind} {countdown(left)}"
+            kind = DEADLINE_KINDS.get(row.deadline_kind, row.deadline_kind + " {countdown}")
+            next_text = str(kind).format(countdown=countdown(left))
+
+
             if left < 0:
                 style = line + self._style("overdue")
             elif left < SOON_SECONDS:

@@ -7,7 +7,10 @@ from rich.text import Text
 from textual import events
 from textual.widgets import Static
 
+from console.i18n import _
+
 from ..model import HeaderInfo
+from ..services.status import engine_text
 
 
 class StatusLine(Static):
@@ -46,15 +49,17 @@ class StatusLine(Static):
             text.append(f"{info.me}@")
             text.append(info.site, style="bold")
         if info.on_call:
-            text.append(" ON CALL", style="bold reverse")
+            text.append(" " + _("ON CALL"), style="bold reverse")
         if info.readonly:
-            text.append(" READONLY", style="bold")
+            text.append(" " + _("READONLY"), style="bold")
         local = info.local_time if full else info.local_time.split()[-1]
         text.append(f" · {local} {info.utc_time} · ")
-        text.append(f"engine: {info.engine}" if full else f"eng {info.engine}",
+        engine = engine_text(info.engine)
+        text.append((_("engine: {state}") if full else _("eng {state}")).format(state=engine),
                     style=ENGINE_STYLES.get(info.engine, "dim"))
         text.append(" · ")
-        text.append(f"sync: {info.sync}" if full else info.sync_short, style=_sync_style(info.sync))
+        text.append(_("sync: {state}").format(state=info.sync) if full else info.sync_short,
+                    style=_sync_style(info.sync))
         return text
 
 
@@ -62,6 +67,8 @@ ENGINE_STYLES = {"running": "", "behind": "bold red", "failing": "bold red"}
 
 
 def _sync_style(sync: str) -> str:
-    if "offline" in sync:
+    """`sync` as `services.status.sync_text` words it, in the language shown."""
+    if _("offline") in sync:
         return "bold yellow"
-    return "" if sync.startswith(("online", "connecting")) else "dim"
+    return "" if sync.startswith((_("online"), _("connecting"))) else "dim"
+
