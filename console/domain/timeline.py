@@ -18,9 +18,17 @@ def _fields(payload: dict[str, Any], *names: str) -> str:
                      if payload.get(n) is not None)
 
 
+# Reasons the console records in English when a person gives none, shown in the reader's language.
+_REASONS = {"reopened from the console": _l("reopened from the console"),
+            "escalated from the console": _l("escalated from the console")}
+
+
 def _reason(text: str, reason: object) -> str:
     """`text`, then `: reason` when the op gives one."""
-    return _("{text}: {reason}").format(text=text, reason=reason) if reason else text
+    if not reason:
+        return text
+    return _("{text}: {reason}").format(text=text, reason=_REASONS.get(str(reason), reason))
+
 
 
 _NOTICES = {

@@ -20,6 +20,11 @@ from console.i18n import _, ngettext
 from console.store.store import NotFound, Store
 
 Decide = Callable[[IncidentState], Change | Sequence[Change]]
+# The reasons recorded when none is given: English in the op, which every console reads
+# whatever its language; the timeline translates them when it shows them.
+REOPENED = "reopened from the console"
+ESCALATED = "escalated from the console"
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +112,11 @@ def resolve() -> Decide:
 
 
 def reopen() -> Decide:
-    return lambda s: commands.reopen(s, _("reopened from the console"))
+    return lambda s: commands.reopen(s, REOPENED)
 
 
 def escalate(reason: str) -> Decide:
-    return lambda s: commands.escalate(s, reason or _("escalated from the console"))
+    return lambda s: commands.escalate(s, reason or ESCALATED)
 
 
 
