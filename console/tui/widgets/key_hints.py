@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -37,6 +38,10 @@ class KeyHints(Static):
         if self.is_attached and screen is self.screen:
             self.show_bindings()
 
+    def on_resize(self, _event: events.Resize) -> None:
+        self._shown = ()
+        self.show_bindings()
+
     def show_bindings(self) -> None:
         seen: set[str] = set()
         hints: list[tuple[str, str, bool]] = []
@@ -47,12 +52,20 @@ class KeyHints(Static):
         if tuple(hints) == self._shown:
             return
         self._shown = tuple(hints)
+        text = self._line(hints, self.compact)
+        if not self.compact and text.cell_len > self.size.width > 0:
+            # Longer words (Indonesian) take the compact form rather than lose the last keys.
+            text = self._line(hints, True)
+        self.update(text)
+
+    def _line(self, hints: list[tuple[str, str, bool]], compact: bool) -> Text:
         key = self.get_component_rich_style("key-hints--key")
         description = self.get_component_rich_style("key-hints--description")
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         for shown, what, enabled in hints:
-            text.append(shown if self.compact else f" {shown} ", style=key if enabled else "dim")
-            text.append(f" {what} " if self.compact else f"{what} ",
+            text.append(shown if compact else f" {shown} ", style=key if enabled else "dim")
+            text.append(f" {what} " if compact else f"{what} ",
                         style=description if enabled else "dim")
         text.rstrip()
-        self.update(text)
+        return text
+
