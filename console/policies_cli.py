@@ -6,7 +6,6 @@ takes `now` as an argument.
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ import typer
 import policies
 from console import i18n
 from console.i18n import _, _l, ngettext
+from console.paths import default_policies_dir as default_policies_dir
 from policies.followthesun import group_on_call
 from policies.ics import schedule_ics
 from policies.schedule import next_change, on_call
@@ -33,15 +33,6 @@ AtOpt = Annotated[
     str | None,
     typer.Option("--at", help=_l("Instant, e.g. '2026-12-06 03:00 Asia/Jakarta' (default: now)."),),
 ]
-
-
-def default_policies_dir() -> Path:
-    """`policies/` next to the store, else the packaged examples (a fresh machine works)."""
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    store_side = Path(data) / "sunrelay" / "policies"
-    if store_side.is_dir():
-        return store_side
-    return Path(policies.__file__).parent / "examples"
 
 
 def _load(directory: Path | None) -> policies.PolicySet:

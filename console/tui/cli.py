@@ -67,7 +67,7 @@ def run_console(url: str | None, actor: str, policy_dir: Path | None, *, no_mous
     keymap = parse_keys(keys)
     if low_color:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = "standard"
-    from console.policies_cli import default_policies_dir
+    from console.paths import default_policies_dir
     from console.store.db import StoreError
     from console.store.store import Store
     from console.tui.app import SunrelayApp
