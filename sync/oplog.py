@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,6 +179,9 @@ _FOLLOWING = Prepared(
     select(OPS.c.seq, OPS.c.prev_hash, OPS.c.hash, OPS.c.hlc)
     .where(OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_seq")).order_by(OPS.c.seq)
 )
+# Whether anything is stored past a site's head: ops received out of order, before a gap.
+_PAST_HEAD = Prepared(select(OPS.c.seq).where(
+    OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_seq")).limit(1))
 _OP_COLUMNS = (
     OPS.c.op_id, OPS.c.site, OPS.c.seq, OPS.c.hlc, OPS.c.actor, OPS.c.entity, OPS.c.kind,
     OPS.c.payload, OPS.c.schema, OPS.c.prev_hash, OPS.c.hash,
@@ -358,28 +361,36 @@ class OpLog:
 
         A corrupt op, an equivocating one, or one stamped too far in the future
         raises before anything is written, and the whole batch is refused.
+
+        Each site's head is locked first. A site whose ops in the batch all lie
+        past its head, with nothing stored past the head (a pull from a healthy
+        peer, a snapshot's lot), holds none of them by (site, seq), and after
+        the insert its chain past the head is exactly those ops: they are linked
+        in memory, without the range read of held seqs or reading the chain back.
         """
         batch: dict[str, Op] = {}
-        slots: dict[tuple[str, int], Op] = {}
+        runs: dict[str, dict[int, Op]] = {}
         for op in ops:
             if op.hash != op.expected_hash():
                 raise CorruptOpError(
                     f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash", op.site)
-            first = slots.setdefault((op.site, op.seq), batch.setdefault(op.op_id, op))
+            first = runs.setdefault(op.site, {}).setdefault(op.seq, batch.setdefault(op.op_id, op))
             if first.hash != op.hash or batch[op.op_id].hash != op.hash:
                 raise _equivocation(op)
+        heads = {site: _lock_head(conn, site) for site in sorted(runs)}
+        ahead = {site for site, run in runs.items() if min(run) > heads[site][0]
+                 and not _PAST_HEAD.rows(conn, {"b_site": site, "b_seq": heads[site][0]})}
         held: set[str] = set()
         for op_id, digest in _HELD_IDS.rows(conn, list(batch)):
             if digest != batch[op_id].hash:
                 raise _equivocation(batch[op_id])
             held.add(op_id)
-        by_site: dict[str, list[int]] = {}
-        for site, seq in slots:
-            by_site.setdefault(site, []).append(seq)
-        for site, seqs in by_site.items():
+        for site, run in runs.items():
+            if site in ahead:
+                continue
             for seq, digest in _HELD_SEQS.rows(
-                    conn, {"b_site": site, "b_low": min(seqs), "b_high": max(seqs)}):
-                sent = slots.get((site, seq))
+                    conn, {"b_site": site, "b_low": min(run), "b_high": max(run)}):
+                sent = run.get(seq)
                 if sent is not None and sent.hash != digest:
                     raise _equivocation(sent)
         new = [op for op in batch.values() if op.op_id not in held]
@@ -387,29 +398,38 @@ class OpLog:
             return []
         self.clock.receive(max(HLC.decode(op.hlc) for op in new))
         _INSERT_OP.run(conn, [_row_values(op) for op in new])
-        for site in sorted({op.site for op in new}):
-            self._advance_head(conn, site)
+        for site, head in heads.items():
+            past = ([op for _, op in sorted(runs[site].items())] if site in ahead
+                    else _FOLLOWING.rows(conn, {"b_site": site, "b_seq": head[0]}))
+            tip = _chain(site, head, past)
+            if tip != head:
+                _UPDATE_HEAD.run(conn, {"b_site": site, "seq": tip[0], "hash": tip[1], "hlc": tip[2]})
         return new
 
-    def _advance_head(self, conn: Connection, site: str) -> None:
-        heads = _HEAD_FOR_UPDATE.rows(conn, {"b_site": site})
-        if not heads:
-            _INSERT_HEAD.run(conn, {"site": site, "seq": 0, "hash": GENESIS_HASH, "hlc": ""})
-            seq, digest, hlc = 0, GENESIS_HASH, ""
-        else:
-            seq, digest, hlc = heads[0]
-        start = seq
-        for row in _FOLLOWING.rows(conn, {"b_site": site, "b_seq": seq}):
-            if row.seq != seq + 1:
-                break
-            if row.prev_hash != digest:
-                raise EquivocationError(
-                    f"site {site} seq {row.seq} does not chain to seq {seq}: the two were "
-                    "written by different histories of that site", site
-                )
-            seq, digest, hlc = row.seq, row.hash, row.hlc
-        if seq != start:
-            _UPDATE_HEAD.run(conn, {"b_site": site, "seq": seq, "hash": digest, "hlc": hlc})
+
+def _lock_head(conn: Connection, site: str) -> tuple[int, str, str]:
+    """A site's (seq, hash, stamp) head, locked until the transaction ends; genesis
+    for a site never seen before."""
+    heads = _HEAD_FOR_UPDATE.rows(conn, {"b_site": site})
+    if heads:
+        return heads[0][0], heads[0][1], heads[0][2]
+    _INSERT_HEAD.run(conn, {"site": site, "seq": 0, "hash": GENESIS_HASH, "hlc": ""})
+    return 0, GENESIS_HASH, ""
+
+
+def _chain(site: str, head: tuple[int, str, str], past: Iterable[Any]) -> tuple[int, str, str]:
+    """The head moved over the contiguous run of `past` (ops or rows in seq order)."""
+    seq, digest, hlc = head
+    for row in past:
+        if row.seq != seq + 1:
+            break
+        if row.prev_hash != digest:
+            raise EquivocationError(
+                f"site {site} seq {row.seq} does not chain to seq {seq}: the two were "
+                "written by different histories of that site", site
+            )
+        seq, digest, hlc = row.seq, row.hash, row.hlc
+    return seq, digest, hlc
 
 
 def _new_head(site: str, tip: Op) -> dict[str, Any]:

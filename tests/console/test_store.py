@@ -7,6 +7,7 @@ import multiprocessing
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,8 +21,9 @@ from console.domain.fold import fold, notes
 from console.domain.state import IncidentState
 from console.store.projection import incident_values, state_from_row
 from console.store.store import NotFound, Store
+from sync import oplog
 from sync.oplog import HEADS, ChainProblem, CorruptOpError, EquivocationError, Prepared
-from sync.ops import Op
+from sync.ops import Op, op_hash
 from tests.console.opfactory import OpFactory
 from tests.console.test_fold import T0, op_sets
 
@@ -126,6 +128,25 @@ def test_a_tampered_or_equivocating_op_is_refused_and_changes_nothing(store: Sto
     with pytest.raises(EquivocationError):
         store.receive([twin])
     assert (store.projection(), store.count_ops()) == before
+
+
+def test_a_lot_that_continues_a_chain_is_still_checked_against_what_is_held(store: Store) -> None:
+    f = OpFactory()
+    e = f.entity()
+    trig = f.trigger("b", T0, e)
+    store.receive([trig])
+    before = store.projection(), store.count_ops(), store.vector()
+    fork = OpFactory(salt=f.salt)  # site b's seq 1 from another history, then its seq 2
+    fork.trigger("b", T0 + 1, e)
+    with pytest.raises(EquivocationError, match="does not chain"):
+        store.receive([fork.op("b", T0 + 2, e, "note", {"text": "forked"})])
+    other = f.op("c", T0 + 3, e, "note", {"text": "reused id"})  # site c's seq 1, b's op id
+    reused = dict(other.to_dict(), op_id=trig.op_id)
+    reused["hash"] = op_hash(*[reused[k] for k in ("op_id", "site", "seq", "hlc", "actor", "entity",
+                                                    "kind", "payload", "schema", "prev_hash")])
+    with pytest.raises(EquivocationError, match=trig.op_id):
+        store.receive([Op(**reused)])
+    assert (store.projection(), store.count_ops(), store.vector()) == before
 
 
 def test_rebuild_equals_the_incremental_projection(store: Store) -> None:
@@ -266,16 +287,31 @@ def test_incremental_projection_equals_the_fold_for_any_arrival(
     if "s" not in _shared:
         _shared["s"] = Store.open(f"sqlite:///{tmp_path_factory.mktemp('prop') / 's.db'}",
                                   site_name="JKT")
-    store = _shared["s"]
+        _shared["in_order"] = Store.open(
+            f"sqlite:///{tmp_path_factory.mktemp('prop') / 'o.db'}", site_name="JKT")
+    store, in_order = _shared["s"], _shared["in_order"]
     arrival = data.draw(st.permutations(ops))
     arrival += data.draw(st.lists(st.sampled_from(ops), max_size=5))  # duplicates
     batches = data.draw(st.integers(1, 4))
     for n in range(batches):
         store.receive(arrival[n::batches])
+    # The same ops as a healthy peer sends them: each lot continues every chain from
+    # its head, so all take the fast path (no held seqs read, no chain read back).
+    lot = -(-len(ops) // batches)
+    with mock.patch.object(oplog._HELD_SEQS, "rows") as held_seqs, \
+            mock.patch.object(oplog._FOLLOWING, "rows") as following:
+        for start in range(0, len(ops), lot):
+            assert in_order.receive(ops[start:start + lot]) == ops[start:start + lot]
+    assert held_seqs.call_count == following.call_count == 0
     expected = fold(ops)
     assert expected is not None
-    assert store.get(expected.id) == expected
+    assert store.get(expected.id) == in_order.get(expected.id) == expected
     assert [n.op_id for n in store.notes(expected.id)] == [o.op_id for o in notes(ops)]
+    assert store.timeline(expected.id) == in_order.timeline(expected.id)
+    sites = {op.site for op in ops}
+    assert ({s: n for s, n in store.vector().items() if s in sites}
+            == {s: n for s, n in in_order.vector().items() if s in sites}
+            == {s: max(op.seq for op in ops if op.site == s) for s in sites})
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
