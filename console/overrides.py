@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, bindparam, literal, select
 
 from console.domain.vocabulary import OverrideKind
 from console.i18n import _, ngettext
@@ -28,15 +28,16 @@ from console.store.projection import ms_to_dt
 from console.store.store import Store
 from policies import PolicySet, ShiftOverride
 from sync import oplog
-from sync.oplog import Draft, op_from_row
+from sync.oplog import Draft, Prepared, op_from_row
 from sync.ops import Op
 from sync.tables import OpLogRow
 
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
 KINDS = sorted(k.value for k in OverrideKind)
-_NEW = (select(OPS).where(OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_after"),
-                          OPS.c.seq <= bindparam("b_upto"), OPS.c.kind.in_(KINDS))
-        .order_by(OPS.c.seq))
+# Kinds as constants, not an expanding list, so the statement is compiled once (`Prepared`).
+_NEW = Prepared(select(OPS).where(
+    OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_after"), OPS.c.seq <= bindparam("b_upto"),
+    OPS.c.kind.in_([literal(kind) for kind in KINDS])).order_by(OPS.c.seq))
 
 
 class OverrideError(ValueError):
@@ -102,8 +103,8 @@ class OverrideLog:
                 return False
             new = [op_from_row(row) for site, seq in upto.items()
                    if seq > self._cursor.get(site, 0)
-                   for row in conn.execute(_NEW, {"b_site": site, "b_after": self._cursor.get(site, 0),
-                                                  "b_upto": seq})]
+                   for row in _NEW.rows(conn, {"b_site": site, "b_after": self._cursor.get(site, 0),
+                                               "b_upto": seq})]
             self._take_in(new)
             self._cursor = upto
             return bool(new)

@@ -559,8 +559,11 @@ def ops_after(conn: Connection, vector: Mapping[str, int], limit: int,
     return ops, more
 
 
+_VECTOR = Prepared(select(HEADS.c.site, HEADS.c.seq))
+
+
 def version_vector(conn: Connection) -> dict[str, int]:
-    return {row.site: row.seq for row in conn.execute(select(HEADS.c.site, HEADS.c.seq))}
+    return dict(_VECTOR.rows(conn, {}))
 
 
 def count_ops(conn: Connection) -> int:
