@@ -21,7 +21,6 @@ from textual.widgets import Static
 
 from console import i18n
 from console.i18n import _, _l
-from console.render import iso
 
 from ..model import QueueRow, countdown
 from ..services import incident
@@ -52,7 +51,7 @@ def row_fields(row: QueueRow) -> list[tuple[str, str]]:
             (_("Service"), row.service), (_("Team"), row.team or "-"),
             (_("Policy"), row.policy or "-"), (_("Assignee"), row.assignee or "-"),
             (_("Escalation"), _("level {level}").format(level=row.level)),
-            (_("Alerts"), str(row.alert_count)), (_("Created"), iso(row.created_at) or "-")]
+            (_("Alerts"), str(row.alert_count)), (_("Created"), incident.when(row.created_at))]
 
 
 def fields_grid(fields: list[tuple[str, str]], labels: dict[str, str],

@@ -8,15 +8,15 @@ because it computes it for one incident, not ten thousand.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 
+from console import i18n
 from console.domain.fold import wall_ms
 from console.domain.timeline import describe
 from console.engine.adapter import adapt, pause_stages
 from console.i18n import _, _l
-from console.render import iso
 from console.store import db
 from console.store.projection import ms_to_dt
 from console.store.store import Store
@@ -38,6 +38,12 @@ INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 # The store's status values as people read them.
 STATUSES = {"triggered": _l("triggered"), "acknowledged": _l("acknowledged"),
             "resolved": _l("resolved")}
+
+
+def when(at: datetime) -> str:
+    """A moment of the incident's life in UTC, as the language writes dates:
+    'Tue, Mar 10, 2026, 02:02Z' / 'Sel, 10 Mar 2026 02.02Z'."""
+    return i18n.moment(at, UTC) + "Z"
 
 
 def status_text(status: str) -> str:
@@ -174,10 +180,10 @@ def load(store: Store, key: str, ps: PolicySet | None, now: datetime) -> Detail:
         (_("Service"), row.service), (_("Team"), row.team or "-"), (_("Policy"), row.policy or "-"),
         (_("Assignee"), row.assignee or "-"), (_("Escalation"), level),
         (_("Alerts"), str(row.alert_count)), (_("Dedup key"), row.dedup_key or "-"),
-        (_("Created"), iso(row.created_at) or "-"),
-        (_("Acknowledged"), by.format(time=iso(row.acknowledged_at), person=row.acknowledged_by)
+        (_("Created"), when(row.created_at)),
+        (_("Acknowledged"), by.format(time=when(row.acknowledged_at), person=row.acknowledged_by)
          if row.acknowledged_at else "-"),
-        (_("Resolved"), by.format(time=iso(row.resolved_at), person=row.resolved_by)
+        (_("Resolved"), by.format(time=when(row.resolved_at), person=row.resolved_by)
          if row.resolved_at else "-"),
     ]
     return Detail(
