@@ -23,8 +23,7 @@ _translations: gettext.NullTranslations = gettext.NullTranslations()
 def use(lang: str | None) -> None:
     """Speak `lang` ('en', 'id') from now on; None, or a language without a catalog, is English."""
     global _translations
-    _translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True) if lang \
-        else gettext.NullTranslations()
+    _translations = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang or "en"], fallback=True)
 
 
 def _(message: str) -> str:
