@@ -63,7 +63,7 @@ class QueueScreen(IncidentActions):
 
     def on_mount(self) -> None:
         # Textual calls BaseScreen.on_mount itself (handlers run up the MRO): calling it
-        # here too loaded the first screenful twice, and subscribed and ticked twice.
+        # here too subscribed to every change twice and ran two header tickers.
         self.table.focus()
 
     # -- data ----------------------------------------------------------------------
