@@ -18,6 +18,9 @@ from __future__ import annotations
 import gettext
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Literal, cast
@@ -34,6 +37,7 @@ LOCALE_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 _language: str | None = None
 _translations: gettext.NullTranslations = gettext.NullTranslations()
+_machine: ContextVar[bool] = ContextVar("sunrelay_untranslated", default=False)
 
 
 class UnknownLanguage(ValueError):
@@ -96,7 +100,20 @@ def locale() -> Locale:
     return Locale.parse(language())
 
 
+@contextmanager
+def untranslated() -> Iterator[None]:
+    """Text rendered into machine output (JSON) in English whatever the language,
+    since scripts match on it; a context variable, so other threads keep theirs."""
+    token = _machine.set(True)
+    try:
+        yield
+    finally:
+        _machine.reset(token)
+
+
 def _active() -> gettext.NullTranslations:
+    if _machine.get():
+        return _ENGLISH
     if _language is None:
         select()
     return _translations
@@ -116,6 +133,7 @@ def lazy_gettext(message: str) -> str:
     return cast(str, LazyProxy(gettext_, message, enable_cache=False))
 
 
+_ENGLISH = gettext.NullTranslations()  # the msgids are the English text
 _ = gettext_
 _l = lazy_gettext
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from console.domain.fold import wall_ms
 from console.domain.timeline import describe
-from console.i18n import _
+from console.i18n import _, untranslated
 from console.store.projection import ms_to_dt, state_from_row
 from console.store.store import IncidentRow
 from console.store.tables import Incident, IncidentNote
@@ -38,9 +38,11 @@ def incident_json(row: Incident | IncidentRow) -> dict[str, Any]:
 
 
 def timeline_json(op: Op) -> dict[str, Any]:
+    with untranslated():
+        text = describe(op)
     return {
         "at": iso(ms_to_dt(wall_ms(op.hlc))), "actor": op.actor, "kind": op.kind,
-        "text": describe(op), "site": op.site, "seq": op.seq, "hlc": op.hlc,
+        "text": text, "site": op.site, "seq": op.seq, "hlc": op.hlc,
         "op_id": op.op_id, "payload": dict(op.payload),
     }
 

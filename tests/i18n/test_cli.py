@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -70,3 +71,10 @@ def test_durations_and_dates_read_naturally(cli: Cli) -> None:
     assert "follow-the-sun sre: region new-york" in who
     assert "Maria Garcia (Sab 15.00 America/New_York)" in who  # 'Sat 15:00' in English
     assert " (dalam " in who and " jam" in who
+
+
+def test_json_stays_english_whatever_the_language(cli: Cli) -> None:
+    cli.run("ack", "JKT-1")
+    shown = json.loads(cli.run("--lang", "id", "show", "JKT-1", "--json").stdout)
+    assert [entry["text"] for entry in shown["timeline"]][1] == "acknowledged"
+    assert "di-ack" in cli.run("--lang", "id", "show", "JKT-1").stdout
