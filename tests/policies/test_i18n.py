@@ -7,8 +7,6 @@ policies/ fails here until it is in both catalogs and translated into Indonesian
 
 from __future__ import annotations
 
-import gettext
-import io
 import os
 import subprocess
 import sys
@@ -17,20 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog, Message
-from babel.messages.frontend import CommandLineInterface
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.catalog import Catalog
 
 import policies
 from console import i18n as console_i18n
 from policies import i18n
 from policies.simulate import render
-from tests.i18n.test_catalogs import fields
+from tests.catalogs import ROOT, extract, missing, mo_is_fresh, not_ready, read_catalog, wanted
 
 from .conftest import EXAMPLES
 
-ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = ("en", "id")
 # A schema error (a required key missing, an unknown key) and, once that is fixed, a reference error.
 BROKEN = '[[people]]\nid = "x"\nname = "X"\nphone = "1"\n'
@@ -40,11 +34,7 @@ DANGLING = '[[people]]\nid = "x"\nname = "X"\ntime_zone = "Asia/Jakarta"\n\n' \
 
 @pytest.fixture(scope="module")
 def extracted(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
-    pot = tmp_path_factory.mktemp("i18n") / "sunrelay_policies.pot"
-    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(ROOT / "pyproject.toml"), "-k", "_",
-                                "-o", str(pot), str(ROOT / "policies")])
-    with pot.open("rb") as f:
-        return read_po(f)
+    return extract(ROOT / "policies", "_", tmp_path_factory.mktemp("i18n") / "sunrelay_policies.pot")
 
 
 @pytest.fixture
@@ -57,16 +47,7 @@ def lang() -> Iterator[None]:
 
 
 def catalog(lang: str) -> Catalog:
-    with (i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{i18n.DOMAIN}.po").open("rb") as f:
-        return read_po(f, locale=lang)
-
-
-def wanted(extracted: Catalog) -> list[Message]:
-    return [m for m in extracted if m.id]
-
-
-def where(message: Message) -> str:
-    return ", ".join(f"{path}:{line}" for path, line in message.locations)
+    return read_catalog(i18n.LOCALE_DIR, i18n.DOMAIN, lang)
 
 
 def test_extraction_finds_the_policy_messages(extracted: Catalog) -> None:
@@ -76,38 +57,20 @@ def test_extraction_finds_the_policy_messages(extracted: Catalog) -> None:
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_message_is_in_the_catalog(extracted: Catalog, lang: str) -> None:
-    shipped = catalog(lang)
-    missing = [f"{m.id!r} ({where(m)})" for m in wanted(extracted) if m.id not in shipped]
-    assert not missing, (f"{len(missing)} message(s) missing from the {lang} catalog; run the "
-                         "cycle of docs/policies.md, 'Languages':\n" + "\n".join(missing))
+    lacking = missing(extracted, catalog(lang))
+    assert not lacking, (f"{len(lacking)} message(s) missing from the {lang} catalog; run the "
+                         "cycle of docs/policies.md, 'Languages':\n" + "\n".join(lacking))
 
 
 def test_every_message_is_translated_into_indonesian(extracted: Catalog) -> None:
-    shipped = catalog("id")
-    bad = []
-    for m in wanted(extracted):
-        found = shipped.get(m.id)
-        if found is None:
-            continue  # reported by test_every_message_is_in_the_catalog
-        ids = list(m.id) if isinstance(m.id, tuple) else [m.id]
-        forms = list(found.string) if isinstance(found.string, tuple) else [found.string]
-        if found.fuzzy or not all(forms):
-            bad.append(f"{ids[0]!r} ({where(m)}): {'fuzzy' if found.fuzzy else 'untranslated'}")
-        elif any(fields(form) != fields(ids[0]) | fields(ids[-1]) for form in forms):
-            bad.append(f"{ids[0]!r} ({where(m)}): placeholders differ in {forms!r}")
+    bad = not_ready(extracted, catalog("id"))
     assert not bad, f"{len(bad)} message(s) not ready in the id catalog:\n" + "\n".join(bad)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_compiled_catalog_is_fresh(lang: str) -> None:
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog(lang))
-    compiled.seek(0)
-    mo = i18n.LOCALE_DIR / lang / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo"
-    with mo.open("rb") as f:
-        shipped = gettext.GNUTranslations(f)
-    assert shipped._catalog == gettext.GNUTranslations(compiled)._catalog, (
-        f"{mo} is stale: pybabel compile -D {i18n.DOMAIN} -d policies/locale")
+    assert mo_is_fresh(i18n.LOCALE_DIR, i18n.DOMAIN, lang), (
+        f"the {lang} .mo is stale: pybabel compile -D {i18n.DOMAIN} -d policies/locale")
 
 
 def test_problems_and_simulate_speak_the_console_language(lang: None, tmp_path: Path) -> None:
