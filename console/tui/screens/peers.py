@@ -40,7 +40,7 @@ class PeersScreen(ConsoleScreen):
             yield Static(id="sites")
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # ConsoleScreen.on_mount runs as well (Textual calls each class's handler up the MRO).
         self.console.services_changed.subscribe(self, lambda _: self.show_peers())
 
     def reload(self) -> None:
