@@ -30,6 +30,21 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def killed_mid_sync(child: str, target: Path, url: str, at_least: int) -> int:
+    """Run `child` syncing into `target` from `url`, SIGKILL it once `at_least` ops are
+    in, check the file's integrity, and return how many ops it had committed."""
+    proc = subprocess.Popen([sys.executable, "-c", child, f"sqlite:///{target}", url,
+                             KEY.key_id, KEY.secret.decode()], env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while ops_in(target) < at_least and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    return ops_in(target)
+
+
 def ops_in(path: Path) -> int:
     try:
         with sqlite3.connect(path, timeout=5) as conn:
@@ -45,18 +60,8 @@ def test_sigkill_mid_pull_then_restart_completes(tmp_path: Path) -> None:
             writes.trigger("feed", title=f"alert {n}", service=f"svc-{n % 9}", severity="sev3")
     target = tmp_path / "nyc.db"
     with berlin_server(source, KEY) as url:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, f"sqlite:///{target}", url,
-                                  KEY.key_id, KEY.secret.decode()], env=os.environ.copy())
-        deadline = time.monotonic() + 60
-        while ops_in(target) < 300 and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(10)
-        held = ops_in(target)
+        held = killed_mid_sync(CHILD, target, url, 300)
         assert 0 < held < 1500, held  # killed mid-way, after some batches committed
-
-        with sqlite3.connect(target) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         restarted = Store.open(f"sqlite:///{target}")
         try:
             assert restarted.verify() == []

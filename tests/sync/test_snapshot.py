@@ -5,11 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +27,7 @@ from sync.service import SyncService
 from sync.snapshot import PATH, format_after
 from tests.console.test_peers_cli import berlin_server
 from tests.sync.conftest import KEY, Console, console, fill
-from tests.sync.test_kill9 import ops_in
+from tests.sync.test_kill9 import killed_mid_sync
 
 
 def busy(store: Store, incidents: int, actor: str) -> None:
@@ -237,18 +232,8 @@ def test_a_bootstrap_killed_mid_stream_restarts_and_loses_nothing(tmp_path: Path
     busy(source, 2500, "dewi")
     target = tmp_path / "nyc.db"
     with berlin_server(source, KEY) as url:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, f"sqlite:///{target}", url,
-                                  KEY.key_id, KEY.secret.decode()], env=os.environ.copy())
-        deadline = time.monotonic() + 60
-        while ops_in(target) < 1000 and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(10)
-        held = ops_in(target)
+        held = killed_mid_sync(CHILD, target, url, 1000)
         assert 0 < held < source.count_ops(), held  # killed mid-way, after some lots committed
-
-        with sqlite3.connect(target) as conn:
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         restarted = Store.open(f"sqlite:///{target}")
         try:
             assert restarted.verify() == []
