@@ -130,6 +130,10 @@ class SunrelayApp(App[None]):
         self.keymap = keymap or {}
         self.compact = compact
         self._started = False
+        # Set when the app unmounts: a service started after that (a queued first paint,
+        # a policy load finishing) would run in an executor thread nobody stops, and
+        # asyncio.run waits for those threads at exit: the console would never quit.
+        self._closing = False
         self._incident: IncidentScreen | None = None
         if low_color:
             self.theme = "textual-ansi"
@@ -148,7 +152,7 @@ class SunrelayApp(App[None]):
     def first_rows_shown(self) -> None:
         """The services start once the queue's first screenful is on the terminal, so
         that none of them (policy files to parse, the Node) holds the first frame back."""
-        if self._started:
+        if self._started or self._closing:
             return
         self._started = True
         self.run_worker(self._watch_store, name="store-watch", group="store-watch", thread=True,
@@ -162,6 +166,7 @@ class SunrelayApp(App[None]):
                             group="policy-watch", exclusive=True, exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        self._closing = True
         self._unsubscribe()
         if self.runtime is not None:  # releases the engine lease before the process ends
             await asyncio.to_thread(self.runtime.stop, 10.0)
@@ -241,7 +246,7 @@ class SunrelayApp(App[None]):
 
     def _start_node(self) -> None:
         """Once, when a policy set is first in force: the engine and ingest need one."""
-        if self.serve is None or self.runtime is not None or self.ctx.policies is None:
+        if self.serve is None or self.runtime is not None or self.ctx.policies is None or self._closing:
             return
         self.runtime = NodeRuntime(
             self.serve, self.ctx.store, self.ctx.policies,
