@@ -18,8 +18,8 @@ rules (DESIGN §3, research/sync-design.md §2.3):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from console.domain.state import SINGLE_VALUED, Attempt, Head, IncidentState, Step
 from console.domain.vocabulary import KINDS, Kind
@@ -121,13 +121,22 @@ def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
     return state
 
 
+S = TypeVar("S")
+
+
+def fold_with(step: Callable[[S | None, Op], S], ops: Iterable[Op]) -> S | None:
+    """Any entity's state from any collection of its ops: each op once, in (hlc, site, seq)
+    order, so every console that holds the same ops folds the same state."""
+    unique = {op.op_id: op for op in ops}
+    state: S | None = None
+    for op in sorted(unique.values(), key=lambda o: o.sort_key):
+        state = step(state, op)
+    return state
+
+
 def fold(ops: Iterable[Op]) -> IncidentState | None:
     """The state of one incident from any collection of its ops (duplicates allowed)."""
-    unique = {op.op_id: op for op in ops}
-    state: IncidentState | None = None
-    for op in sorted(unique.values(), key=lambda o: o.sort_key):
-        state = apply(state, op)
-    return state
+    return fold_with(apply, ops)
 
 
 def notes(ops: Iterable[Op]) -> list[Op]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.domain.fold import wall_ms
+from console.domain.fold import fold_with, wall_ms
 from console.domain.vocabulary import HandoffKind
 from sync.ops import Op
 
@@ -89,8 +89,4 @@ def apply(state: HandoffState | None, op: Op) -> HandoffState | None:
 
 
 def fold(ops: Iterable[Op]) -> HandoffState | None:
-    unique = {op.op_id: op for op in ops}
-    state: HandoffState | None = None
-    for op in sorted(unique.values(), key=lambda o: o.sort_key):
-        state = apply(state, op)
-    return state
+    return fold_with(apply, ops)
