@@ -19,7 +19,7 @@ from console.store.store import Store
 from policies import PolicySet
 from tests.engine.conftest import Clock as EngineClock
 from tests.engine.conftest import load_policies as load
-from tests.notify.servers import WebhookReceiver
+from tests.engine.conftest import receiver  # noqa: F401  (the same webhook receiver fixture)
 
 # Before Berlin's DST change: Jakarta (UTC+7) is on duty 01:00Z-09:00Z, Berlin (UTC+1) 09:00Z-01:00Z.
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
@@ -123,13 +123,6 @@ def page(store: Store, key: str, level: int, people: list[str], at: datetime) ->
     store.act(key, "engine", recorded([Change(Kind.ESCALATE, {
         "epoch": state.epoch, "loop": 0, "level": level, "reason": f"paged {', '.join(people)}",
         "at_ms": to_ms(at), "pages": [[p, "console"] for p in people]})]))
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
