@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, bindparam, literal, select
 
 from console.domain.commands import Change
 from console.domain.state import IncidentState
@@ -45,18 +45,23 @@ from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SEND
 from console.store import db
 from console.store.store import Store, Writes
 from console.store.tables import Incident
+from sync.oplog import Prepared, PreparedIn
 
 log = logging.getLogger("sunrelay.dispatcher")
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 DISPATCH_ACTOR = "dispatcher"
-_DUE = (
+# The statements of every claim and record run as `Prepared` (straight on the driver):
+# through `Connection.execute`, an update a row cost more than the rest of its handling.
+_DUE = Prepared(
     select(OUTBOX)
-    .where(OUTBOX.c.state.in_((PENDING, SENDING)), OUTBOX.c.next_attempt_at <= bindparam("b_now"))
+    .where(OUTBOX.c.state.in_([literal(PENDING), literal(SENDING)]),
+           OUTBOX.c.next_attempt_at <= bindparam("b_now"))
     .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(bindparam("b_limit"))
 )
-_STATUS = select(INCIDENTS.c.id, INCIDENTS.c.status, INCIDENTS.c.epoch).where(
-    INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
-_UPDATE = OUTBOX.update().where(OUTBOX.c.id == bindparam("b_id"))
+_STATUS = PreparedIn(lambda ids: select(INCIDENTS.c.id, INCIDENTS.c.status, INCIDENTS.c.epoch)
+                     .where(INCIDENTS.c.id.in_(ids)))
+# One update statement per set of changed columns (claimed, done, retry): few sets occur.
+_UPDATES: dict[tuple[str, ...], Prepared] = {}
 Fence = Callable[[Connection], None]
 
 
@@ -136,20 +141,20 @@ class Dispatcher:
 
     def _claim(self, now: datetime, fence: Fence | None, report: DispatchReport) -> list[_Claimed]:
         with db.reading(self.store.engine) as conn:  # nothing due: an index probe, no write lock
-            if conn.execute(_DUE, {"b_now": now, "b_limit": 1}).first() is None:
+            if not _DUE.rows(conn, {"b_now": now, "b_limit": 1}):
                 return []
         with self.store.writing() as w:
             if fence is not None:
                 fence(w.conn)
-            rows = list(w.conn.execute(_DUE, {"b_now": now, "b_limit": self.batch}))
+            rows = _DUE.rows(w.conn, {"b_now": now, "b_limit": self.batch})
             if not rows:
                 return []
             ids = sorted({r.incident_id for r in rows})
-            status = {r.id: (r.status, r.epoch) for r in w.conn.execute(_STATUS, {"b_ids": ids})}
+            status = {r.id: (r.status, r.epoch) for r in _STATUS.rows(w.conn, ids)}
             updates: list[dict[str, Any]] = []
             ops: dict[str, list[Change]] = {}
             claimed: list[_Claimed] = []
-            groups: dict[tuple[str, str, str | None, str | None], list[Row[Any]]] = {}
+            groups: dict[tuple[str, str, str | None, str | None], list[Any]] = {}
             for row in rows:
                 reason = _cancel_reason(row, status.get(row.incident_id))
                 if reason is not None:
@@ -229,10 +234,21 @@ class Dispatcher:
                 bell=False, delivery=d.id))
 
     def _write(self, w: Writes, updates: list[dict[str, Any]], ops: dict[str, list[Change]]) -> None:
-        for update in updates:  # rows differ in which columns change: one statement each
-            w.conn.execute(_UPDATE, update)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for update in updates:  # rows differ in which columns change: one executemany per set
+            by_columns.setdefault(tuple(sorted(k for k in update if k != "b_id")), []).append(update)
+        for columns, rows in by_columns.items():
+            _update(columns).run(w.conn, rows)
         for incident_id, changes in ops.items():
             w.act(incident_id, DISPATCH_ACTOR, recorded(changes))
+
+
+def _update(columns: tuple[str, ...]) -> Prepared:
+    update = _UPDATES.get(columns)
+    if update is None:
+        update = _UPDATES[columns] = Prepared(
+            OUTBOX.update().where(OUTBOX.c.id == bindparam("b_id")), columns)
+    return update
 
 
 def recorded(changes: list[Change]) -> Callable[[IncidentState], list[Change]]:
@@ -240,7 +256,7 @@ def recorded(changes: list[Change]) -> Callable[[IncidentState], list[Change]]:
     return lambda _state: changes
 
 
-def _cancel_reason(row: Row[Any], status: tuple[str, int] | None) -> str | None:
+def _cancel_reason(row: Any, status: tuple[str, int] | None) -> str | None:
     if status is None:
         return "the incident is not in this store"
     if row.message.get("event") == UPDATE:
@@ -260,7 +276,7 @@ def _done(row_id: int, state: str, now: datetime, error: str | None) -> dict[str
             "last_error": error}
 
 
-def _op(row: Row[Any], outcome: str, attempt: int, error: str | None) -> Change:
+def _op(row: Any, outcome: str, attempt: int, error: str | None) -> Change:
     payload: dict[str, Any] = {"outbox": row.id, "cause": row.cause, "person": row.person,
                                "channel": row.channel, "address": row.address, "outcome": outcome,
                                "attempt": attempt}

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from console.domain.state import IncidentState
 from console.store.tables import Outbox
+from sync.oplog import Prepared
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 PENDING, SENDING, SENT, DEAD, CANCELLED, MERGED = (
@@ -24,7 +25,10 @@ PENDING, SENDING, SENT, DEAD, CANCELLED, MERGED = (
 # The message event of a stakeholder update (console.updates): said by a person, so it is
 # delivered whatever became of the incident since, unlike pages and notices.
 UPDATE = "update"
-_INSERT = OUTBOX.insert()
+_COLUMNS = ("incident_id", "epoch", "cause", "person", "channel", "address", "urgency", "cancel_if_acked",
+            "message", "state", "attempts", "next_attempt_at", "claimed_until", "last_error", "created_at",
+            "finished_at")
+_INSERT = Prepared(OUTBOX.insert(), _COLUMNS)  # straight on the driver: the engine's pages are many
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,7 @@ def insert(conn: Connection, rows: Sequence[tuple[str, int, Notification]], now:
     """Outbox rows for (incident id, epoch, notification), in one statement."""
     if not rows:
         return
-    conn.execute(_INSERT, [
+    _INSERT.run(conn, [
         {"incident_id": incident_id, "epoch": epoch, "cause": n.cause[:80], "person": n.person,
          "channel": n.channel, "address": n.address, "urgency": n.urgency,
          "cancel_if_acked": n.cancel_if_acked, "message": n.message, "state": PENDING,
