@@ -109,8 +109,8 @@ class Engine:
         report = TickReport()
         with self.store.engine.connect() as conn, conn.execution_options(sqlite_begin="DEFERRED").begin():
             upto = queries.vector(conn)
-            next_due = conn.execute(queries.NEXT_DUE).scalar()
-            next_hb = conn.execute(queries.NEXT_HEARTBEAT).scalar()
+            next_due = queries.next_due(conn)
+            next_hb = queries.next_heartbeat(conn)
             if self._cursor is None:
                 self._cursor = queries.load_cursor(conn) or {}
         changed = upto != self._cursor
@@ -128,8 +128,7 @@ class Engine:
             if not more:
                 break
         with self.store.engine.connect() as conn, conn.execution_options(sqlite_begin="DEFERRED").begin():
-            report.next_due_at = _earliest(conn.execute(queries.NEXT_DUE).scalar(),
-                                           conn.execute(queries.NEXT_HEARTBEAT).scalar())
+            report.next_due_at = _earliest(queries.next_due(conn), queries.next_heartbeat(conn))
         report.seconds = time.perf_counter() - started
         if self.metrics is not None:
             self.metrics.observe("sunrelay_engine_cycle_seconds", report.seconds)
@@ -147,8 +146,7 @@ class Engine:
             touched = queries.changed_entities(
                 w.conn, since, upto, local_site=self.store.site.site,
                 own_actors=(ENGINE_ACTOR, DISPATCH_ACTOR), quiet_kinds=(Kind.NOTIFY.value,))
-            ids = queries.existing(w.conn, sorted(touched))
-            queries.mark_due(w.conn, ids, now)
+            queries.mark_due(w.conn, queries.not_due(w.conn, sorted(touched), now), now)
             queries.save_cursor(w.conn, upto, holder=ENGINE_ACTOR, now=now)
         self._cursor = upto
 
@@ -182,7 +180,7 @@ class Engine:
         with self.store.writing() as w:
             if fence is not None:
                 fence(w.conn)
-            rows = w.conn.execute(queries.DUE_IDS, {"b_now": now, "b_limit": self.batch}).all()
+            rows = queries.DUE_IDS.rows(w.conn, {"b_now": now, "b_limit": self.batch})
             if not rows:
                 return False
             if report.looked == 0:

@@ -1,8 +1,10 @@
 """The engine's SQL: due incidents by `next_due_at`, the op-log cursor, heartbeats.
 
-Statements are built once with bound parameters (SQLAlchemy then compiles
-each once), and every hot one is an index probe: `ix_incident_next_due`,
-`ix_heartbeat_expires`, and the `(site, seq)` key of the op log.
+Statements are built once with bound parameters, and every hot one is an
+index probe: `ix_incident_next_due`, `ix_heartbeat_expires`, and the
+`(site, seq)` key of the op log. Those a loaded engine runs on every tick run
+as `Prepared` (straight on the driver), where Core's execute cost more than
+SQLite's own work.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, literal, or_, select
 
 from console.domain.vocabulary import Status
 from console.store.tables import EngineLease, Heartbeat, Incident
+from sync.oplog import Prepared, PreparedIn
 from sync.tables import OpLogRow, SiteHead
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
@@ -22,27 +25,26 @@ HEARTBEATS = Heartbeat.__table__  # type: ignore[attr-defined]
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
 HEADS = SiteHead.__table__  # type: ignore[attr-defined]
 LEASE_NAME = "engine"
-_CHUNK = 500
 
-NEXT_DUE = (
+_NEXT_DUE = Prepared(
     select(INCIDENTS.c.next_due_at).where(INCIDENTS.c.next_due_at.is_not(None))
     .order_by(INCIDENTS.c.next_due_at).limit(1)
 )
-NEXT_HEARTBEAT = (
+_NEXT_HEARTBEAT = Prepared(
     select(HEARTBEATS.c.expires_at).where(HEARTBEATS.c.expires_at.is_not(None))
     .order_by(HEARTBEATS.c.expires_at).limit(1)
 )
-VECTOR = select(HEADS.c.site, HEADS.c.seq)
-DUE_IDS = (
+_VECTOR = Prepared(select(HEADS.c.site, HEADS.c.seq))
+DUE_IDS = Prepared(
     select(INCIDENTS.c.id, INCIDENTS.c.next_due_at)
     .where(INCIDENTS.c.next_due_at <= bindparam("b_now"))
     .order_by(INCIDENTS.c.next_due_at).limit(bindparam("b_limit"))
 )
-_SET_DUE = INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id"))
-_CHANGED = (
-    select(OPS.c.entity, OPS.c.actor, OPS.c.kind)
-    .where(OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_seq"))
-)
+_SET_DUE = Prepared(INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), ("next_due_at",))
+# The incidents among some ids that are not due by `b_now` already (those will be looked at anyway).
+_NOT_DUE = PreparedIn(lambda ids: select(INCIDENTS.c.id).where(
+    INCIDENTS.c.id.in_(ids),
+    or_(INCIDENTS.c.next_due_at.is_(None), INCIDENTS.c.next_due_at > bindparam("b_now"))))
 _OPEN_BY_DEDUP = (
     select(INCIDENTS.c.id)
     .where(INCIDENTS.c.dedup_key == bindparam("b_dedup"),
@@ -59,7 +61,7 @@ EXPIRED_HEARTBEATS = (
 def set_next_due(conn: Connection, due: Mapping[str, datetime | None]) -> None:
     """Write the engine's column; the fold never touches it."""
     if due:
-        conn.execute(_SET_DUE, [{"b_id": i, "next_due_at": at} for i, at in due.items()])
+        _SET_DUE.run(conn, [{"b_id": i, "next_due_at": at} for i, at in due.items()])
 
 
 def mark_due(conn: Connection, ids: Iterable[str], at: datetime) -> None:
@@ -73,7 +75,19 @@ def open_by_dedup(conn: Connection, dedup_key: str) -> str | None:
 
 
 def vector(conn: Connection) -> dict[str, int]:
-    return {site: int(seq) for site, seq in conn.execute(VECTOR)}
+    return {site: int(seq) for site, seq in _VECTOR.rows(conn, {})}
+
+
+def next_due(conn: Connection) -> datetime | None:
+    """The earliest deadline of any incident."""
+    rows = _NEXT_DUE.rows(conn, {})
+    return rows[0].next_due_at if rows else None
+
+
+def next_heartbeat(conn: Connection) -> datetime | None:
+    """The earliest expiry of any heartbeat."""
+    rows = _NEXT_HEARTBEAT.rows(conn, {})
+    return rows[0].expires_at if rows else None
 
 
 def load_cursor(conn: Connection) -> dict[str, int] | None:
@@ -100,25 +114,36 @@ def changed_entities(
 
     Ops the engine and dispatcher wrote here change nothing the engine does
     not already know; everything else (a person's ack, a synced op from a
-    peer) may change what is due, so its incident gets a look.
+    peer) may change what is due, so its incident gets a look. The database
+    leaves those out and answers each entity once: under ingest there are
+    several ops an incident (trigger, escalate, notify), read on every tick.
     """
     out: set[str] = set()
     for site, seq in upto.items():
         if seq <= since.get(site, 0):
             continue
-        for row in conn.execute(_CHANGED, {"b_site": site, "b_seq": since.get(site, 0)}):
-            if row.kind in quiet_kinds:
-                continue
-            if site == local_site and row.actor in own_actors:
-                continue
-            out.add(row.entity)
+        statement = _changed(tuple(quiet_kinds), tuple(own_actors) if site == local_site else ())
+        out.update(row.entity for row in statement.rows(conn, {"b_site": site, "b_seq": since.get(site, 0)}))
     return out
 
 
-def existing(conn: Connection, ids: Sequence[str]) -> list[str]:
-    """The ids among `ids` that are incidents (other entities live in the op log too)."""
-    found: list[str] = []
-    query = select(INCIDENTS.c.id).where(INCIDENTS.c.id.in_(bindparam("b_ids", expanding=True)))
-    for start in range(0, len(ids), _CHUNK):
-        found += [r.id for r in conn.execute(query, {"b_ids": list(ids[start:start + _CHUNK])})]
-    return found
+_CHANGED: dict[tuple[tuple[str, ...], tuple[str, ...]], Prepared] = {}
+
+
+def _changed(quiet_kinds: tuple[str, ...], own_actors: tuple[str, ...]) -> Prepared:
+    """Distinct entities of a site's ops past a seq, but for these kinds and actors (as constants)."""
+    statement = _CHANGED.get((quiet_kinds, own_actors))
+    if statement is None:
+        where = [OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_seq")]
+        if quiet_kinds:
+            where.append(OPS.c.kind.not_in([literal(k) for k in quiet_kinds]))
+        if own_actors:
+            where.append(OPS.c.actor.not_in([literal(a) for a in own_actors]))
+        statement = _CHANGED[(quiet_kinds, own_actors)] = Prepared(
+            select(OPS.c.entity).distinct().where(*where))
+    return statement
+
+
+def not_due(conn: Connection, ids: Sequence[str], now: datetime) -> list[str]:
+    """The incidents among `ids` (other entities live in the op log too) not already due by `now`."""
+    return [r.id for r in _NOT_DUE.rows(conn, ids, {"b_now": now})] if ids else []

@@ -186,7 +186,7 @@ class EngineRunner:
     def _lag(self, now: datetime) -> timedelta:
         """How far behind its oldest deadline the engine is, after a tick that yielded."""
         with db.reading(self.engine.store.engine) as conn:
-            oldest = conn.execute(queries.NEXT_DUE).scalar()
+            oldest = queries.next_due(conn)
         return max(timedelta(0), now - oldest) if oldest is not None else timedelta(0)
 
     async def _dispatch(self) -> None:
