@@ -1,4 +1,9 @@
-"""`sunrelay`: the scriptable command line over the incident store."""
+"""`sunrelay`: the scriptable command line over the incident store.
+
+The store (SQLAlchemy, the table models: over half a second of imports on these
+machines) is imported by the commands that open it, not here: `who`, `policies`
+and `--help` of a command never pay for it.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from console import i18n, render
+from console import i18n
 from console.domain import commands
-from console.domain.commands import Change, IllegalTransition
-from console.domain.state import IncidentState
-from console.domain.vocabulary import VocabularyError
 from console.i18n import _, _l, ngettext
-from console.store.db import StoreError
-from console.store.store import NotFound, Store
+
+if TYPE_CHECKING:
+    from console.domain.commands import Change
+    from console.domain.state import IncidentState
+    from console.store.store import Store
 
 app = typer.Typer(
     name="sunrelay", help=_l("Sunrelay: the on-call console for the terminal."),
@@ -66,13 +71,17 @@ def root(lang: Annotated[str | None, typer.Option(
 @contextmanager
 def opened(url: str | None) -> Iterator[Store]:
     """The store, with every expected failure turned into one line on stderr."""
+    from console.domain.vocabulary import VocabularyError
+    from console.store.db import StoreError
+    from console.store.store import NotFound, Store
+
     try:
         store = Store.open(url, site_name=os.environ.get("SUNRELAY_SITE"))
     except StoreError as exc:
         fail(str(exc))
     try:
         yield store
-    except (StoreError, NotFound, IllegalTransition, VocabularyError) as exc:
+    except (StoreError, NotFound, commands.IllegalTransition, VocabularyError) as exc:
         fail(str(exc.args[0]) if exc.args else str(exc))
     finally:
         store.close()
@@ -109,6 +118,8 @@ def trigger(
     team: Annotated[str | None, typer.Option(help=_l("Owning team"))] = None,
     as_: AsOpt = None, db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
+    from console import render
+
     labels = parse_labels(label or [])
     with opened(db) as store:
         result = store.trigger(actor(as_), title=title, service=service, severity=severity,
@@ -128,6 +139,8 @@ def list_(
     status: Annotated[str, typer.Option(help=_l("open or all"))] = "open",
     db: DbOpt = None, as_json: JsonOpt = False,
 ) -> None:
+    from console import render
+
     if status not in ("open", "all"):
         fail(_("--status must be open or all, not {status!r}").format(status=status))
     with opened(db) as store:
@@ -140,6 +153,8 @@ def list_(
 
 @app.command(help=_l("One incident with its notes and full timeline."))
 def show(key: KeyArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    from console import render
+
     with opened(db) as store:
         row = store.find(key)
         notes, timeline = store.notes(row.id), store.timeline(row.id)
@@ -151,6 +166,8 @@ def show(key: KeyArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
 
 def _act(key: str, who: str | None, url: str | None, as_json: bool,
          decide: Callable[[IncidentState], Change], done: str, **fields: str) -> None:
+    from console import render
+
     with opened(url) as store:
         state = store.act(key, actor(who), decide)
         if as_json:
@@ -252,7 +269,7 @@ def upgrade(db: DbOpt = None) -> None:
             before, after = storedb.upgrade(engine)
         finally:
             engine.dispose()
-    except StoreError as exc:
+    except storedb.StoreError as exc:
         fail(str(exc))
     print(_("schema at {revision}").format(revision=after) if before == after else
           _("schema at {revision} (was {before})").format(revision=after, before=before or _("empty")))
