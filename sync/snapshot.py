@@ -158,27 +158,37 @@ class Reader:
         self.ended = False
 
     async def batches(self, chunks: AsyncIterator[bytes]) -> AsyncIterator[list[Op]]:
-        """The ops of the stream, a batch at a time, each checked before it is yielded."""
+        """The ops of the stream, a batch at a time, each checked before it is yielded.
+
+        A line comes in pieces, as many as the chunks it spans: only new bytes
+        are searched for its end, and its pieces are joined once, when it ends
+        (joining them chunk by chunk copied the line again for every chunk)."""
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        pending = b""
+        pieces: list[bytes] = []
+        held = 0  # bytes of the line not ended yet
         async for chunk in chunks:
             data = chunk
             while data:
                 try:
-                    pending += inflate.decompress(data, MAX_DECODED + 1 - len(pending))
+                    out = inflate.decompress(data, MAX_DECODED + 1 - held)
                 except zlib.error as exc:
                     raise ProtocolError(400, "bad_encoding", f"snapshot is not valid gzip: {exc}") from None
                 if inflate.unused_data:
                     raise ProtocolError(400, "bad_request", "data after the end of the snapshot's gzip")
                 data = inflate.unconsumed_tail
-                *lines, pending = pending.split(b"\n")
-                if len(pending) > MAX_DECODED:
-                    raise ProtocolError(413, "too_large", f"a snapshot line exceeds {MAX_DECODED} bytes")
-                for line in lines:
-                    ops = self._line(line)
+                start = 0
+                while (end := out.find(b"\n", start)) >= 0:
+                    pieces.append(out[start:end])
+                    ops = self._line(b"".join(pieces))
+                    pieces, held, start = [], 0, end + 1
                     if ops:
                         yield ops
-        if pending or not self.ended or not inflate.eof:
+                if start < len(out):
+                    pieces.append(out[start:])
+                    held += len(out) - start
+                if held > MAX_DECODED:
+                    raise ProtocolError(413, "too_large", f"a snapshot line exceeds {MAX_DECODED} bytes")
+        if pieces or not self.ended or not inflate.eof:
             raise ProtocolError(400, "truncated", "the snapshot stream ended before its end line")
 
     def _line(self, line: bytes) -> list[Op]:

@@ -277,3 +277,23 @@ async def test_memory_stays_within_a_line_and_a_page_per_site(
         async for _ in snapshot.Reader(KEY.secret, "v1=seed").batches(chunks()):
             pass
     source.store.close()
+
+
+async def test_a_stream_in_chunks_of_any_size_reads_as_the_same_ops(tmp_path: Path) -> None:
+    """Lines span chunks (a byte at a time, or several in one): each is checked and
+    parsed once, whole."""
+    source = console(f"sqlite:///{tmp_path / 'jkt.db'}", "JKT")
+    busy(source.store, 40, "dewi")
+    ops = source.store.ops_after({}, 500, 1 << 20)[0]
+    signer = snapshot.Signer(KEY.secret, "v1=seed")
+    body = b"".join(snapshot.gzipped(signer.line(f) for f in snapshot.frames(iter(ops), {})))
+
+    async def chunks(size: int) -> AsyncIterator[bytes]:
+        for start in range(0, len(body), size):
+            yield body[start:start + size]
+
+    for size in (1, 7, 4096, len(body)):
+        reader = snapshot.Reader(KEY.secret, "v1=seed")
+        assert [op async for batch in reader.batches(chunks(size)) for op in batch] == ops
+        assert reader.ended and reader.count == len(ops)
+    source.store.close()
