@@ -168,13 +168,15 @@ class IngestService:
         return dedup
 
     def _route(self, alert: Alert, dedup: str | None, now: datetime) -> tuple[str, Any]:
+        """The dedup key and the decision, with the key's earlier arrivals: routed once
+        when the event names its key, twice when routing must name it first."""
         ps = self.policy_set()
-        decision = route(alert, ps, now)
-        key = dedup or decision.dedup_key
-        history = self.history.seen(key, now)
-        if history:
-            decision = route(alert, ps, now, history)
-        return key, decision
+        if dedup is None:
+            decision = route(alert, ps, now)
+            dedup = decision.dedup_key
+            history = self.history.seen(dedup, now)
+            return dedup, route(alert, ps, now, history) if history else decision
+        return dedup, route(alert, ps, now, self.history.seen(dedup, now))
 
     # -- Alertmanager webhook v4 ---------------------------------------------------------------
 
