@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
@@ -69,6 +69,17 @@ class Delivery:
 
 class Channel(Protocol):
     async def send(self, delivery: Delivery) -> None: ...
+
+
+@runtime_checkable
+class InProcess(Protocol):
+    """A channel that delivers inside this process, at once and without I/O (the console).
+
+    The dispatcher delivers its rows and records them in the claim's own
+    transaction: no claim to expire, no second transaction.
+    """
+
+    def deliver(self, delivery: Delivery) -> None: ...
 
 
 def _require(delivery: Delivery) -> str:
@@ -264,6 +275,9 @@ class ConsoleChannel:
         self.bus = bus
 
     async def send(self, delivery: Delivery) -> None:
+        self.deliver(delivery)
+
+    def deliver(self, delivery: Delivery) -> None:
         inc = delivery.incident
         event = str(delivery.message.get("event", ""))
         self.bus.publish(ConsoleNotice(

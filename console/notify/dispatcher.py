@@ -40,7 +40,7 @@ from console.domain.vocabulary import Kind, Status
 from console.engine.metrics import Metrics
 from console.i18n import _
 from console.notify.bus import BUS, Bus, ConsoleNotice
-from console.notify.channels import Channel, Delivery, DeliveryFailed
+from console.notify.channels import Channel, Delivery, DeliveryFailed, InProcess
 from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT, UPDATE
 from console.store import db
 from console.store.store import Store, Writes
@@ -115,7 +115,12 @@ class Dispatcher:
         self.bus = bus
 
     async def run_once(self, now: datetime, fence: Fence | None = None) -> DispatchReport:
-        """One pass: claim what is due, deliver it concurrently, record the outcomes."""
+        """One pass: claim what is due, deliver it concurrently, record the outcomes.
+
+        Rows of an in-process channel (`InProcess`: the console) are delivered and
+        recorded in the claim's own transaction instead: their delivery is a call, with
+        no I/O to wait for, so a claim and a second transaction would only cost CPU.
+        """
         report = DispatchReport()
         claimed = await asyncio.to_thread(self._claim, now, fence, report)
         if not claimed:
@@ -164,6 +169,7 @@ class Dispatcher:
                     report.outcomes.append((row.id, CANCELLED))
                     continue
                 groups.setdefault((row.incident_id, row.channel, row.address, row.person), []).append(row)
+            dead: list[_Claimed] = []
             for group in groups.values():
                 first, rest = group[0], group[1:]
                 for dup in rest:
@@ -171,15 +177,24 @@ class Dispatcher:
                     report.merged += 1
                     report.outcomes.append((dup.id, MERGED))
                 attempt = first.attempts + 1
-                until = now + self.claim_for
-                updates.append({"b_id": first.id, "state": SENDING, "attempts": attempt,
-                                "next_attempt_at": until, "claimed_until": until})
-                claimed.append(_Claimed(first.id, Delivery(
+                item = _Claimed(first.id, Delivery(
                     id=f"{self.store.site.site[:12]}-{first.id}", incident_id=first.incident_id,
                     person=first.person, channel=first.channel, address=first.address,
                     urgency=first.urgency, attempt=attempt, message=dict(first.message),
-                ), tuple(d.id for d in rest), first.cause))
+                ), tuple(d.id for d in rest), first.cause)
+                channel = self.channels.get(first.channel)
+                if isinstance(channel, InProcess):
+                    # Delivered before this transaction commits: should the commit fail, the
+                    # row is still pending and is delivered again (twice, never zero times).
+                    self._outcome(item, _delivered(channel, item.delivery), now, report, updates, ops,
+                                  dead)
+                    continue
+                until = now + self.claim_for
+                updates.append({"b_id": first.id, "state": SENDING, "attempts": attempt,
+                                "next_attempt_at": until, "claimed_until": until})
+                claimed.append(item)
             self._write(w, updates, ops)
+        self._dead_letters(dead)
         return claimed
 
     # -- recording (one transaction) ----------------------------------------------------------
@@ -193,35 +208,44 @@ class Dispatcher:
             updates: list[dict[str, Any]] = []
             ops: dict[str, list[Change]] = {}
             for item, error in results:
-                d = item.delivery
-                if error is None:
-                    updates.append(_done(item.row_id, SENT, now, None))
-                    outcome = SENT
-                    report.sent += 1
-                elif d.attempt >= self.backoff.attempts:
-                    updates.append(_done(item.row_id, DEAD, now, error))
-                    outcome = DEAD
-                    report.dead += 1
-                    dead.append(item)
-                else:
-                    retry_at = now + self.backoff.delay(d.attempt)
-                    updates.append({"b_id": item.row_id, "state": PENDING, "next_attempt_at": retry_at,
-                                    "claimed_until": None, "last_error": error})
-                    outcome = "failed"
-                    report.failed += 1
-                report.outcomes.append((item.row_id, outcome))
-                payload: dict[str, Any] = {
-                    "outbox": item.row_id, "delivery": d.id, "cause": item.cause, "person": d.person,
-                    "channel": d.channel, "address": d.address, "outcome": outcome,
-                    "attempt": d.attempt}
-                if error is not None:
-                    payload["error"] = error
-                if item.merged:
-                    payload["merged"] = len(item.merged)
-                ops.setdefault(d.incident_id, []).append(Change(Kind.NOTIFY, payload))
-                if self.metrics is not None:
-                    self.metrics.inc("sunrelay_notifications_total", channel=d.channel, outcome=outcome)
+                self._outcome(item, error, now, report, updates, ops, dead)
             self._write(w, updates, ops)
+        self._dead_letters(dead)
+
+    def _outcome(self, item: _Claimed, error: str | None, now: datetime, report: DispatchReport,
+                 updates: list[dict[str, Any]], ops: dict[str, list[Change]], dead: list[_Claimed]) -> None:
+        """Record one delivery's outcome: the row's new state and the `notify` op."""
+        d = item.delivery
+        if error is None:
+            updates.append({**_done(item.row_id, SENT, now, None), "attempts": d.attempt})
+            outcome = SENT
+            report.sent += 1
+        elif d.attempt >= self.backoff.attempts:
+            updates.append({**_done(item.row_id, DEAD, now, error), "attempts": d.attempt})
+            outcome = DEAD
+            report.dead += 1
+            dead.append(item)
+        else:
+            retry_at = now + self.backoff.delay(d.attempt)
+            updates.append({"b_id": item.row_id, "state": PENDING, "attempts": d.attempt,
+                            "next_attempt_at": retry_at, "claimed_until": None, "last_error": error})
+            outcome = "failed"
+            report.failed += 1
+        report.outcomes.append((item.row_id, outcome))
+        payload: dict[str, Any] = {
+            "outbox": item.row_id, "delivery": d.id, "cause": item.cause, "person": d.person,
+            "channel": d.channel, "address": d.address, "outcome": outcome,
+            "attempt": d.attempt}
+        if error is not None:
+            payload["error"] = error
+        if item.merged:
+            payload["merged"] = len(item.merged)
+        ops.setdefault(d.incident_id, []).append(Change(Kind.NOTIFY, payload))
+        if self.metrics is not None:
+            self.metrics.inc("sunrelay_notifications_total", channel=d.channel, outcome=outcome)
+
+    def _dead_letters(self, dead: Sequence[_Claimed]) -> None:
+        """A toast in every console for each row given up on (after its transaction committed)."""
         for item in dead:
             d = item.delivery
             log.warning("dead letter: %s by %s to %s: giving up after %d attempts",
@@ -254,6 +278,15 @@ def _update(columns: tuple[str, ...]) -> Prepared:
 def recorded(changes: list[Change]) -> Callable[[IncidentState], list[Change]]:
     """A `decide` for `Writes.act` that records changes already decided."""
     return lambda _state: changes
+
+
+def _delivered(channel: InProcess, delivery: Delivery) -> str | None:
+    """Deliver in-process; None when delivered, else the error for the timeline."""
+    try:
+        channel.deliver(delivery)
+    except DeliveryFailed as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def _cancel_reason(row: Any, status: tuple[str, int] | None) -> str | None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from console.domain.timeline import describe
+from console.notify.channels import Delivery, DeliveryFailed
 from console.notify.dispatcher import Dispatcher, DispatchReport
 from console.notify.outbox import OUTBOX
 from tests.engine.conftest import Rig
@@ -103,3 +104,53 @@ async def test_a_crash_in_mid_send_resends_with_the_same_delivery_id_after_the_c
     assert rig.receiver.ok() == []  # still claimed by the dead process
     await rig.dispatcher.run_once(rig.clock.now + rig.dispatcher.claim_for)
     assert {h.headers["X-Sunrelay-Delivery"] for h in rig.receiver.ok()} == ids
+
+
+async def test_a_console_page_is_delivered_and_recorded_in_the_claims_transaction(rig: Rig) -> None:
+    """In-process channels skip the claim: one pass leaves the console row sent (attempt 1,
+    no claim held) with its notify op, while the webhook row goes the claimed way."""
+    key = rig.trigger().state.key
+    rig.tick()
+    claimed = rig.dispatcher._claim(rig.clock.now, None, report := DispatchReport())
+    assert [c.delivery.channel for c in claimed] == ["webhook"]
+    assert report.sent == 1 and [t.key for t in rig.toasts] == [key]
+    assert ("alice", "console", "sent", 1) in rows(rig)
+    with rig.store.engine.connect() as conn:
+        held = conn.execute(select(OUTBOX.c.claimed_until).where(OUTBOX.c.channel == "console")).scalar()
+    assert held is None
+    assert [(p["channel"], p["outcome"], p["attempt"]) for k, p in rig.timeline(key) if k == "notify"] \
+        == [("console", "sent", 1)]
+
+
+class _Refusing:
+    """An in-process channel that cannot deliver the first `failures` times."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.delivered: list[str] = []
+
+    async def send(self, delivery: Delivery) -> None:
+        self.deliver(delivery)
+
+    def deliver(self, delivery: Delivery) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise DeliveryFailed("no console is listening")
+        self.delivered.append(delivery.id)
+
+
+async def test_an_in_process_delivery_that_fails_is_retried_with_backoff(rig: Rig) -> None:
+    refusing = _Refusing(failures=1)
+    dispatcher = Dispatcher(rig.store, {**rig.dispatcher.channels, "console": refusing},
+                            backoff=rig.dispatcher.backoff)
+    key = rig.trigger().state.key
+    rig.tick()
+    assert (await dispatcher.run_once(rig.clock.now)).failed == 1
+    assert ("alice", "console", "pending", 1) in rows(rig)
+    await dispatcher.run_once(rig.clock.now)  # not due again before the backoff
+    assert refusing.delivered == []
+    rig.clock.advance(seconds=10)
+    assert (await dispatcher.run_once(rig.clock.now)).sent == 1
+    assert len(refusing.delivered) == 1 and ("alice", "console", "sent", 2) in rows(rig)
+    assert [(p["outcome"], p["attempt"]) for k, p in rig.timeline(key)
+            if k == "notify" and p["channel"] == "console"] == [("failed", 1), ("sent", 2)]
