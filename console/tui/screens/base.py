@@ -48,6 +48,9 @@ class ConsoleApp(Protocol):
     def first_rows_shown(self) -> None:
         """The queue's first screenful is on the terminal: start what can wait for it."""
 
+    def queue_loaded(self) -> None:
+        """The whole queue has been loaded (called after every full load)."""
+
 
 class ConsoleScreen(Screen[None]):
     """A top-level screen: subclasses compose their body and implement `reload`."""

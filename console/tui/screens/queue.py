@@ -104,6 +104,7 @@ class QueueScreen(IncidentActions):
         self.index = index
         self.loaded = True
         self.show_rows()
+        self.console.queue_loaded()
 
     def show_rows(self) -> None:
         shown = self.index.select(self.view, self.filter)
