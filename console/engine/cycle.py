@@ -8,7 +8,8 @@ One `tick(now)` does, in this order:
    the number of open incidents.
 2. **Changes.** Incidents touched by ops the engine did not write itself (a
    person's ack in another console process, an op synced from a peer) get
-   `next_due_at = now`, and the cursor moves, in one transaction.
+   `next_due_at = now`, and the cursor moves, in one transaction. Ops that
+   never change what is due (`_QUIET`) are left out.
 3. **Heartbeats.** A monitor whose ping is overdue opens an incident (routed
    like any alert), marked due now, so step 4 pages it in this same tick.
 4. **Due incidents**, oldest deadline first, in batches: for each, the pure
@@ -69,6 +70,10 @@ ENGINE_ACTOR = "engine"
 SLOW_CYCLE = timedelta(seconds=5)
 # Actions after which the incident is in a new epoch and must be asked again at once.
 _NEW_EPOCH = (RetriggerStaleAck, RaiseUrgency)
+# Ops that never change what is due, whoever wrote them: a delivery's outcome, and a
+# repeat alert (it counts one more alert, which no decision reads). Under ingest a fifth
+# of the events are repeats; looking at each again cost an op-history read and a decision.
+_QUIET = (Kind.NOTIFY.value, Kind.RETRIGGER.value)
 Fence = Callable[[Connection], None]
 
 
@@ -145,7 +150,7 @@ class Engine:
             upto = queries.vector(w.conn)
             touched = queries.changed_entities(
                 w.conn, since, upto, local_site=self.store.site.site,
-                own_actors=(ENGINE_ACTOR, DISPATCH_ACTOR), quiet_kinds=(Kind.NOTIFY.value,))
+                own_actors=(ENGINE_ACTOR, DISPATCH_ACTOR), quiet_kinds=_QUIET)
             queries.mark_due(w.conn, queries.not_due(w.conn, sorted(touched), now), now)
             queries.save_cursor(w.conn, upto, holder=ENGINE_ACTOR, now=now)
         self._cursor = upto

@@ -114,6 +114,18 @@ async def test_an_idle_tick_writes_nothing(rig: Rig) -> None:
     assert report.next_due_at == T0.replace(minute=5)
 
 
+async def test_a_repeat_alert_does_not_make_the_engine_look_again(rig: Rig) -> None:
+    """A retrigger only counts an alert: the plan and its deadline stay as they were."""
+    key = rig.trigger().state.key
+    await rig.run()
+    rig.engine.tick(rig.clock.now)  # moves the cursor past the dispatcher's notify ops
+    due = rig.store.find(key).next_due_at
+    assert rig.trigger().state.alert_count == 2
+    rig.clock.advance(seconds=1)
+    report = rig.engine.tick(rig.clock.now)
+    assert report.looked == 0 and rig.store.find(key).next_due_at == due
+
+
 async def test_a_person_acting_in_another_process_is_noticed_through_the_op_log(rig: Rig) -> None:
     """An ack recorded without the engine knowing re-checks the incident on the next tick."""
     key = rig.trigger().state.key
