@@ -14,6 +14,7 @@ from dataclasses import dataclass
 MAX_COUNTER = 0xFFFF
 DEFAULT_MAX_OFFSET_MS = 5 * 60 * 1000
 _WALL_DIGITS = 13  # milliseconds since 1970 fit in 13 digits until the year 2286
+_FORMAT = f"%0{_WALL_DIGITS}d-%04x"  # wall, counter
 
 
 class ClockDriftError(ValueError):
@@ -38,7 +39,7 @@ class HLC:
     counter: int = 0
 
     def encode(self) -> str:
-        return f"{self.wall:0{_WALL_DIGITS}d}-{self.counter:04x}"
+        return _FORMAT % (self.wall, self.counter)
 
     @classmethod
     def decode(cls, text: str) -> HLC:
@@ -80,12 +81,23 @@ class Clock:
 
     def send(self) -> HLC:
         """A stamp for a local event: strictly greater than every stamp seen."""
-        previous = self._wall
-        self._wall = max(previous, self.physical())
-        self._counter = self._counter + 1 if self._wall == previous else 0
-        if self._counter > MAX_COUNTER:  # 65,536 events in one ms: borrow the next ms
-            self._wall, self._counter = self._wall + 1, 0
+        self._tick()
         return self.last
+
+    def send_encoded(self) -> str:
+        """`send().encode()` without the `HLC` in between: a batch stamps each of its ops."""
+        self._tick()
+        return _FORMAT % (self._wall, self._counter)
+
+    def _tick(self) -> None:
+        previous = self._wall
+        physical = self.physical()
+        if physical > previous:
+            self._wall, self._counter = physical, 0
+        elif self._counter < MAX_COUNTER:
+            self._counter += 1
+        else:  # 65,536 events in one ms: borrow the next ms
+            self._wall, self._counter = previous + 1, 0
 
     def receive(self, remote: HLC) -> HLC:
         """Merge a remote stamp; refuse one too far ahead rather than adopt it."""

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 
 from sync.hlc import HLC, Clock
-from sync.ops import GENESIS_HASH, Op, canonical_json, op_hash
+from sync.ops import GENESIS_HASH, Op, canonical_json, op_hash_encoded
 from sync.tables import LocalSite, OpLogRow, SiteHead
 
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
@@ -40,7 +40,7 @@ class _Plan:
     """A statement compiled for one dialect, with SQLAlchemy's own value processors."""
 
     def __init__(self, statement: ClauseElement, keys: Sequence[str] | None,
-                 dialect: Dialect) -> None:
+                 verbatim: Collection[str], dialect: Dialect) -> None:
         compiled: Any = statement.compile(dialect=dialect, column_keys=keys)
         self.sql = compiled.string
         assert "POSTCOMPILE" not in self.sql, "expanding parameters need Connection.execute"
@@ -49,8 +49,12 @@ class _Plan:
         names = (compiled.positiontup or ()) if self.positional else list(compiled.params)
         self.names = list(names)
         self.binds: list[tuple[str, Callable[[Any], Any] | None]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            (name, None if name in verbatim
+             else compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in names]
+        # Rows of values in `keys` order are the driver's parameters as they are.
+        self.as_given = (self.positional and not self.defaults and self.names == list(keys or ())
+                         and all(process is None for _, process in self.binds))
         columns: list[ColumnElement[Any]] = list(getattr(statement, "selected_columns", ()))
         self.row: Any = namedtuple("Row", [str(c.key) for c in columns], rename=True)  # type: ignore[misc]
         self.columns: list[tuple[int, Callable[[Any], Any]]] = []
@@ -83,18 +87,25 @@ class Prepared:
     SQLAlchemy's `DBAPIError`, as Core raises it. It runs inside the connection's
     transaction. No expanding (`IN`) parameters: those stay with Core. An insert
     or update sets `columns` (all of the table's when not given).
+
+    `verbatim` names JSON columns whose values are given as JSON text, which
+    is bound as it is: SQLite stores the serializer's text, and PostgreSQL's
+    driver sends it cast to JSON, so a writer that has encoded a value already
+    does not encode it again.
     """
 
-    def __init__(self, statement: ClauseElement, columns: Sequence[str] | None = None) -> None:
+    def __init__(self, statement: ClauseElement, columns: Sequence[str] | None = None,
+                 verbatim: Collection[str] = ()) -> None:
         self.statement = statement
         self.columns = columns
+        self.verbatim = frozenset(verbatim)
         self._plans: dict[tuple[Any, ...], _Plan] = {}
 
     def _plan(self, dialect: Dialect) -> _Plan:
         key = (type(dialect), dialect.paramstyle, dialect.server_version_info)
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = _Plan(self.statement, self.columns, dialect)
+            plan = self._plans[key] = _Plan(self.statement, self.columns, self.verbatim, dialect)
         return plan
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
@@ -109,6 +120,18 @@ class Prepared:
         if isinstance(params, Mapping):
             return int(self._run(conn, plan, plan.params(params), many=False).rowcount)
         return int(self._run(conn, plan, [plan.params(p) for p in params], many=True).rowcount)
+
+    def run_rows(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
+        """Execute for each row of values given in `columns` order; the rows affected.
+
+        Where the driver takes such rows as they are (SQLite, no value to process),
+        nothing is built per row.
+        """
+        plan = self._plan(conn.dialect)
+        if plan.as_given:
+            return int(self._run(conn, plan, rows, many=True).rowcount)
+        keys = self.columns or ()
+        return self.run(conn, [dict(zip(keys, row, strict=True)) for row in rows])
 
     @staticmethod
     def _run(conn: Connection, plan: _Plan, params: Any, *, many: bool) -> Any:
@@ -170,7 +193,10 @@ _CLAIM_HEAD = Prepared(HEADS.update().where(
     HEADS.c.site == bindparam("b_site"), HEADS.c.seq == bindparam("b_seq"),
     HEADS.c.hash == bindparam("b_hash")), _NEW_HEAD)
 _INSERT_HEAD = Prepared(HEADS.insert())
-_INSERT_OP = Prepared(OPS.insert())
+_OP_KEYS = ("op_id", "site", "seq", "hlc", "actor", "entity", "kind", "payload", "schema",
+            "prev_hash", "hash")
+# Rows of `_OP_KEYS` values, the payload as the canonical JSON its op's hash covers.
+_INSERT_OP = Prepared(OPS.insert(), _OP_KEYS, verbatim=("payload",))
 _HELD_IDS = PreparedIn(lambda ids: select(OPS.c.op_id, OPS.c.hash).where(OPS.c.op_id.in_(ids)))
 # A batch holds a run of each site's chain: one range read, no list of seqs.
 _HELD_SEQS = Prepared(select(OPS.c.seq, OPS.c.hash).where(
@@ -263,12 +289,12 @@ class _Uuid7:
 new_op_id = _Uuid7()
 
 
-def _row_values(op: Op) -> dict[str, Any]:
-    return {
-        "op_id": op.op_id, "site": op.site, "seq": op.seq, "hlc": op.hlc, "actor": op.actor,
-        "entity": op.entity, "kind": op.kind, "payload": dict(op.payload), "schema": op.schema,
-        "prev_hash": op.prev_hash, "hash": op.hash,
-    }
+OpRow = tuple[str, str, int, str, str, str, str, str, int, str, str]  # `_INSERT_OP`'s values
+
+
+def _row(op: Op, payload_json: str) -> OpRow:
+    return (op.op_id, op.site, op.seq, op.hlc, op.actor, op.entity, op.kind, payload_json,
+            op.schema, op.prev_hash, op.hash)
 
 
 def op_from_row(row: Any) -> Op:
@@ -318,7 +344,7 @@ class OpLog:
         chain.write()
         return ops
 
-    def _lock(self, conn: Connection, drafts: Sequence[Draft]) -> list[Op]:
+    def _lock(self, conn: Connection, drafts: Sequence[Draft]) -> tuple[list[Op], list[OpRow]]:
         """Stamp `drafts` on this site's head and move the head to the last of them.
 
         The head is advanced with a conditional update from where this process
@@ -328,30 +354,34 @@ class OpLog:
         """
         head = self._head
         if head is not None:
-            ops = self._stamp(head, drafts)
+            ops, rows = self._stamp(head, drafts)
             if _CLAIM_HEAD.run(conn, self._claim(ops, head)) == 1:
-                return ops
+                return ops, rows
         row = _HEAD_FOR_UPDATE.rows(conn, {"b_site": self.site})[0]
         if row.hlc:
             self.clock.observe(HLC.decode(row.hlc))
-        ops = self._stamp((row.seq, row.hash), drafts)
+        ops, rows = self._stamp((row.seq, row.hash), drafts)
         _UPDATE_HEAD.run(conn, _new_head(self.site, ops[-1]))
-        return ops
+        return ops, rows
 
-    def _stamp(self, head: tuple[int, str], drafts: Sequence[Draft]) -> list[Op]:
+    def _stamp(self, head: tuple[int, str],
+               drafts: Sequence[Draft]) -> tuple[list[Op], list[OpRow]]:
+        """The drafts as ops chained on `head`, and their rows: each payload is encoded
+        once, for its hash and its row alike."""
         seq, prev = head
+        site, send = self.site, self.clock.send_encoded
         ops: list[Op] = []
+        rows: list[OpRow] = []
         for draft in drafts:
             seq += 1
-            op_id, hlc, payload = new_op_id(), self.clock.send().encode(), dict(draft.payload)
-            digest = op_hash(
-                op_id, self.site, seq, hlc, draft.actor, draft.entity, draft.kind,
-                payload, draft.schema, prev,
-            )
-            ops.append(Op(op_id, self.site, seq, hlc, draft.actor, draft.entity, draft.kind,
-                          payload, draft.schema, prev, digest))
-            prev = digest
-        return ops
+            op_id, hlc, payload = new_op_id(), send(), dict(draft.payload)
+            text = canonical_json(payload)
+            actor, entity, kind, schema = draft.actor, draft.entity, draft.kind, draft.schema
+            hashed = op_hash_encoded(op_id, site, seq, hlc, actor, entity, kind, text, schema, prev)
+            ops.append(Op(op_id, site, seq, hlc, actor, entity, kind, payload, schema, prev, hashed))
+            rows.append((op_id, site, seq, hlc, actor, entity, kind, text, schema, prev, hashed))
+            prev = hashed
+        return ops, rows
 
     def _claim(self, ops: list[Op], head: tuple[int, str]) -> dict[str, Any]:
         return {**_new_head(self.site, ops[-1]), "b_seq": head[0], "b_hash": head[1]}
@@ -369,11 +399,10 @@ class OpLog:
         in memory, without the range read of held seqs or reading the chain back.
         """
         batch: dict[str, Op] = {}
+        rows: dict[str, OpRow] = {}
         runs: dict[str, dict[int, Op]] = {}
         for op in ops:
-            if op.hash != op.expected_hash():
-                raise CorruptOpError(
-                    f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash", op.site)
+            rows.setdefault(op.op_id, _verified_row(op))
             first = runs.setdefault(op.site, {}).setdefault(op.seq, batch.setdefault(op.op_id, op))
             if first.hash != op.hash or batch[op.op_id].hash != op.hash:
                 raise _equivocation(op)
@@ -397,7 +426,7 @@ class OpLog:
         if not new:
             return []
         self.clock.receive(max(HLC.decode(op.hlc) for op in new))
-        _INSERT_OP.run(conn, [_row_values(op) for op in new])
+        _INSERT_OP.run_rows(conn, [rows[op.op_id] for op in new])
         for site, head in heads.items():
             past = ([op for _, op in sorted(runs[site].items())] if site in ahead
                     else _FOLLOWING.rows(conn, {"b_site": site, "b_seq": head[0]}))
@@ -405,6 +434,16 @@ class OpLog:
             if tip != head:
                 _UPDATE_HEAD.run(conn, {"b_site": site, "seq": tip[0], "hash": tip[1], "hlc": tip[2]})
         return new
+
+
+def _verified_row(op: Op) -> OpRow:
+    """The op's row, once its content is found to match its hash."""
+    text = canonical_json(op.payload)
+    if op.hash != op_hash_encoded(op.op_id, op.site, op.seq, op.hlc, op.actor, op.entity, op.kind,
+                                  text, op.schema, op.prev_hash):
+        raise CorruptOpError(
+            f"op {op.op_id} (site {op.site} seq {op.seq}) does not match its hash", op.site)
+    return _row(op, text)
 
 
 def _lock_head(conn: Connection, site: str) -> tuple[int, str, str]:
@@ -449,25 +488,25 @@ class Chain:
         self.conn = conn
         self._tip: Op | None = None  # the last op stamped in this transaction
         self._held: tuple[int, str] | None = None  # the head as its row now holds it
-        self._pending: list[Op] = []
+        self._pending: list[OpRow] = []
 
     def append(self, drafts: Sequence[Draft]) -> list[Op]:
         if not drafts:
             return []
         if self._tip is None:
-            ops = self.log._lock(self.conn, drafts)
+            ops, rows = self.log._lock(self.conn, drafts)
             self._held = (ops[-1].seq, ops[-1].hash)
         else:
-            ops = self.log._stamp((self._tip.seq, self._tip.hash), drafts)
+            ops, rows = self.log._stamp((self._tip.seq, self._tip.hash), drafts)
         self._tip = ops[-1]
-        self._pending += ops
+        self._pending += rows
         return ops
 
     def write(self) -> None:
         tip = self._tip
         if not self._pending or tip is None:
             return
-        _INSERT_OP.run(self.conn, [_row_values(op) for op in self._pending])
+        _INSERT_OP.run_rows(self.conn, self._pending)
         self._pending = []
         if (tip.seq, tip.hash) != self._held:
             _UPDATE_HEAD.run(self.conn, _new_head(self.log.site, tip))

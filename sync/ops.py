@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from _json import encode_basestring, make_encoder
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,14 +18,18 @@ from typing import Any
 GENESIS_HASH = "0" * 64
 
 
-# One encoder for every call: `json.dumps` with options builds a new one each time,
-# which costs more than encoding an op.
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# One C encoder for every call, built as `json.dumps(sort_keys=True,
+# separators=(",", ":"), ensure_ascii=False)` builds its own on each call (which
+# costs more than encoding a small payload), so the text is the same. Without
+# circular-reference markers: a value that contains itself fails with
+# RecursionError instead of ValueError.
+_ENCODE = make_encoder(None, json.JSONEncoder().default, encode_basestring, None, ":", ",",
+                       True, False, True)
 
 
 def canonical_json(value: Any) -> str:
     """One text for one value: sorted keys, no spaces, UTF-8 kept as is."""
-    return _CANONICAL.encode(value)
+    return "".join(_ENCODE(value, 0))
 
 
 def op_hash(
@@ -39,7 +44,31 @@ def op_hash(
     schema: int,
     prev_hash: str,
 ) -> str:
-    body = canonical_json([op_id, site, seq, hlc, actor, entity, kind, payload, schema, prev_hash])
+    """SHA-256 of the canonical JSON of `[op_id, site, seq, hlc, actor, entity, kind,
+    payload, schema, prev_hash]`: the hash peers verify."""
+    return op_hash_encoded(op_id, site, seq, hlc, actor, entity, kind, canonical_json(payload),
+                           schema, prev_hash)
+
+
+def op_hash_encoded(
+    op_id: str,
+    site: str,
+    seq: int,
+    hlc: str,
+    actor: str,
+    entity: str,
+    kind: str,
+    payload_json: str,
+    schema: int,
+    prev_hash: str,
+) -> str:
+    """`op_hash` of a payload already encoded as `canonical_json`: a writer that stores
+    that text encodes the payload once. The list's text is spelled out as the encoder
+    writes it (strings escaped alike, `seq` and `schema` as the integers they are)."""
+    body = (f"[{encode_basestring(op_id)},{encode_basestring(site)},{int.__repr__(seq)},"
+            f"{encode_basestring(hlc)},{encode_basestring(actor)},{encode_basestring(entity)},"
+            f"{encode_basestring(kind)},{payload_json},{int.__repr__(schema)},"
+            f"{encode_basestring(prev_hash)}]")
     return hashlib.sha256(body.encode()).hexdigest()
 
 

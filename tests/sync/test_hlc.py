@@ -41,6 +41,16 @@ def test_send_strictly_increases_under_any_wall_clock_walk(steps: list[int]) -> 
         last = stamp
 
 
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=300))
+def test_send_encoded_is_the_text_of_send(steps: list[int]) -> None:
+    wall = FakeWall(10**12)
+    a, b = Clock(wall), Clock(wall, last=HLC(10**12, 0xFFF0))
+    c, d = Clock(wall), Clock(wall, last=HLC(10**12, 0xFFF0))
+    for step in steps:
+        wall.ms += step
+        assert (a.send_encoded(), b.send_encoded()) == (c.send().encode(), d.send().encode())
+
+
 def test_receive_orders_after_the_remote_stamp() -> None:
     wall = FakeWall(1_000_000)
     clock = Clock(wall)
