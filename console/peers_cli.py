@@ -1,4 +1,8 @@
-"""`sunrelay peers add|list|remove|test`: the consoles this one syncs with."""
+"""`sunrelay peers add|list|remove|test`: the consoles this one syncs with.
+
+Only `test` opens the store and speaks HTTP: it imports them itself, so editing
+peers.toml does not wait for SQLAlchemy and httpx to load.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,8 @@ from typing import Annotated, NoReturn
 import typer
 
 from console.i18n import _, _l
-from console.store.db import StoreError, data_dir
-from console.store.store import Store
+from console.paths import data_dir
 from sync import peers
-from sync.client import PeerClient, PeerRefused, PeerUnavailable
 
 app = typer.Typer(help=_l("The peer consoles this one syncs with (peers.toml)."), no_args_is_help=True)
 
@@ -95,6 +97,9 @@ def remove(name: Annotated[str, typer.Argument(help=_l("The peer's site name"))]
     "Reach each peer with a signed request: reachable, clock offset, how far apart."))
 def test(name: Annotated[str | None, typer.Argument(help=_l("Only this peer"))] = None,
          peers_file: PeersOpt = None, db: DbOpt = None) -> None:
+    from console.store.db import StoreError
+    from console.store.store import Store
+
     entries = [p for p in _load(peers_path(peers_file)) if name is None or p.name == name.upper()]
     if not entries:
         fail(_("no such peer configured") if name else _("no peers configured"))
@@ -109,6 +114,8 @@ def test(name: Annotated[str | None, typer.Argument(help=_l("Only this peer"))] 
 
 
 async def _test_all(entries: list[peers.PeerEntry], site: str, ours: dict[str, int]) -> int:
+    from sync.client import PeerClient, PeerRefused, PeerUnavailable
+
     failed = 0
     for entry in entries:
         try:

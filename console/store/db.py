@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
+from console.paths import data_dir
 from sync.oplog import Prepared
 
 # BEGIN on the driver's cursor: it opens every transaction, Core would double its cost.
@@ -24,11 +25,6 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 class StoreError(RuntimeError):
     """The store cannot be used as asked; the message says what to do."""
-
-
-def data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "sunrelay"
 
 
 def default_url() -> str:
