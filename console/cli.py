@@ -92,7 +92,9 @@ def actor(name: str | None) -> str:
 
 
 def dump(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
+    """Indented for a person at a terminal; on one line for a script, which the C encoder
+    writes three to four times faster (indenting is done by the pure-Python one)."""
+    print(json.dumps(value, indent=2 if sys.stdout.isatty() else None, ensure_ascii=False))
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:

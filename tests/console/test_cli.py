@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import sqlite3
 import subprocess
 import sys
@@ -82,6 +83,22 @@ def test_the_json_shape_is_stable(cli: Cli) -> None:
         "resolved_by", "next_due_at", "conflicted",
     ]
     assert incident["created_at"].endswith("Z")
+
+
+def test_json_is_indented_on_a_terminal_and_one_line_in_a_pipe(cli: Cli) -> None:
+    cli.run("trigger", "x", "--service", "svc")
+    piped = cli.run("list", "--json").stdout
+    assert piped.count("\n") == 1 and json.loads(piped)["incidents"][0]["key"] == "JKT-1"
+    master, slave = pty.openpty()
+    try:
+        subprocess.run([sys.executable, "-m", "console", "list", "--json"], stdout=slave,
+                       env=cli.env, check=True, timeout=60)
+        shown = os.read(master, 1 << 20).decode().replace("\r\n", "\n")
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert shown.startswith('{\n  "version": 1,\n  "incidents": [\n    {\n      "key": "JKT-1",')
+    assert json.loads(shown) == json.loads(piped)
 
 
 def test_every_action_and_show(cli: Cli) -> None:
