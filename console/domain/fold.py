@@ -18,7 +18,7 @@ rules (DESIGN §3, research/sync-design.md §2.3):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from console.domain.state import SINGLE_VALUED, Attempt, Head, IncidentState, Step
@@ -41,8 +41,11 @@ def _new_incident(op: Op) -> IncidentState:
         assignee=p.get("assignee"), alert_count=1, epoch=0, level=0,
         created_at=at, updated_at=at, last=op.sort_key,
     )
-    for name in SINGLE_VALUED:
-        state.heads[name] = [Head(op.op_id, getattr(state, name), op.site, op.actor)]
+    op_id, site, actor = op.op_id, op.site, op.actor
+    values = (state.title, state.severity, state.priority, state.stage, state.team,
+              state.policy, state.assignee)  # in the order of SINGLE_VALUED
+    state.heads = {name: [Head(op_id, value, site, actor)]
+                   for name, value in zip(SINGLE_VALUED, values, strict=True)}
     return state
 
 
@@ -75,7 +78,7 @@ def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
         return state  # a newer console's op: no effect until this one learns it
     if state is None:
         return _new_incident(op) if kind == Kind.TRIGGER else None
-    p: dict[str, Any] = dict(op.payload)
+    p: Mapping[str, Any] = op.payload
     at = wall_ms(op.hlc)
     if kind == Kind.RETRIGGER:
         state.alert_count += 1

@@ -84,6 +84,8 @@ class IncidentState:
     @property
     def escalation(self) -> tuple[int, int]:
         """(loop, level) reached in the current epoch; level 1 is the first page."""
+        if not self.steps:
+            return (0, 1)
         return max(((s.loop, s.level) for s in self.steps if s.epoch == self.epoch), default=(0, 1))
 
     def conflicts(self) -> dict[str, list[str | None]]:
@@ -112,15 +114,22 @@ class IncidentState:
         Most fields are never written after the trigger: their one head is the
         trigger's write of the value the column holds, so it is stored once as
         `ref` (op id, site, actor) and such fields are left out of `heads`. It is
-        read and written on every write to the incident, so its size counts.
+        read and written on every write to the incident, so its size and the
+        time to make it count.
         """
         extras: dict[str, Any] = {"last": list(self.last)}
-        title = self.heads.get("title", [])
-        ref = title[0] if len(title) == 1 else None
         heads = self.heads
-        if ref is not None:
-            extras["ref"] = [ref.op_id, ref.site, ref.actor]
-            heads = {name: hs for name, hs in heads.items() if not self._is_ref(name, hs, ref)}
+        title = heads.get("title")
+        if title is not None and len(title) == 1:
+            ref = title[0]
+            op_id, site, actor = ref.op_id, ref.site, ref.actor
+            extras["ref"] = [op_id, site, actor]
+            heads = {
+                name: hs for name, hs in heads.items()
+                if len(hs) != 1 or name not in SINGLE_VALUED
+                or (h := hs[0]).op_id != op_id or h.site != site or h.actor != actor
+                or h.value != getattr(self, name)
+            }
         if heads:
             extras["heads"] = {name: [[h.op_id, h.value, h.site, h.actor] for h in hs]
                                for name, hs in heads.items()}
@@ -134,30 +143,24 @@ class IncidentState:
             extras["acks"] = [list(a) for a in self.acks]
         return extras
 
-    def _is_ref(self, name: str, heads: list[Head], ref: Head) -> bool:
-        if len(heads) != 1 or name not in SINGLE_VALUED:
-            return False
-        head = heads[0]
-        return (head.op_id == ref.op_id and head.value == getattr(self, name)
-                and head.site == ref.site and head.actor == ref.actor)
-
     def load_extras(self, extras: dict[str, Any]) -> None:
         """The inverse of `fold_extras`, over the columns already loaded."""
-        self.steps = [
-            Step(s["epoch"], s["loop"], s["level"], [Attempt(*a) for a in s["attempts"]])
-            for s in extras.get("steps", ())
-        ]
-        self.acks = [(int(e), str(a)) for e, a in extras.get("acks", ())]
-        stored = {name: [Head(*h) for h in hs] for name, hs in extras.get("heads", {}).items()}
-        if "ref" in extras:
-            op_id, site, actor = extras["ref"]
-            self.heads = {
-                name: stored.pop(name) if name in stored
-                else [Head(op_id, getattr(self, name), site, actor)]
-                for name in SINGLE_VALUED
-            }
-            self.heads.update(stored)
-        else:
-            self.heads = stored
+        steps = extras.get("steps")
+        self.steps = [Step(s["epoch"], s["loop"], s["level"], [Attempt(*a) for a in s["attempts"]])
+                      for s in steps] if steps else []
+        acks = extras.get("acks")
+        self.acks = [(int(e), str(a)) for e, a in acks] if acks else []
+        stored = extras.get("heads")
+        heads = {name: [Head(*h) for h in hs] for name, hs in stored.items()} if stored else {}
+        ref = extras.get("ref")
+        if ref is not None:
+            op_id, site, actor = ref
+            values = (self.title, self.severity, self.priority, self.stage, self.team,
+                      self.policy, self.assignee)  # in the order of SINGLE_VALUED
+            full = {name: heads.pop(name) if name in heads else [Head(op_id, value, site, actor)]
+                    for name, value in zip(SINGLE_VALUED, values, strict=True)}
+            full.update(heads)
+            heads = full
+        self.heads = heads
         last = extras["last"]
         self.last = (last[0], last[1], int(last[2]))

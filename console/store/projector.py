@@ -3,31 +3,58 @@
 A statement per incident costs more than SQLite's own work, so a batch of
 ops turns into one executemany per kind of write; and an update sets only the
 columns that changed, so the incident table's indexes are touched only when
-their columns move.
+their columns move. Values are bound in the fold's form (`stored_values`: times
+as epoch ms through `EpochMs`), so comparing and binding make no datetimes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam
+from sqlalchemy import JSON, BindParameter, Connection, bindparam, type_coerce
 
 from console.domain.state import IncidentState
-from console.store.projection import FOLD_COLUMNS, incident_values
+from console.store.projection import (
+    FOLD_COLUMNS,
+    TIME_COLUMNS,
+    EpochMs,
+    JsonValue,
+    row_values,
+    stored_values,
+)
 from console.store.tables import Incident
 from sync.oplog import Prepared
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
-_INSERT = Prepared(INCIDENTS.insert(), FOLD_COLUMNS)
+
+
+def _type(name: str) -> Any:
+    """The type a fold column is read and written as: `stored_values`' form."""
+    if name in TIME_COLUMNS:
+        return EpochMs()
+    column_type = INCIDENTS.c[name].type
+    return JsonValue() if isinstance(column_type, JSON) else column_type
+
+
+# The fold's columns as a select reads them in the form of `stored_values`.
+STORED_COLUMNS = [type_coerce(INCIDENTS.c[name], _type(name)).label(name) for name in FOLD_COLUMNS]
+
+
+def _binds(columns: tuple[str, ...]) -> dict[str, BindParameter[Any]]:
+    return {name: bindparam(name, type_=_type(name)) for name in columns}
+
+
+_INSERT = Prepared(INCIDENTS.insert().values(_binds(FOLD_COLUMNS)))
 # One update statement per set of changed columns; few sets ever occur.
-_UPDATES: dict[tuple[str, ...], Prepared] = {}
+_UPDATES: dict[tuple[int, ...], Prepared] = {}
 
 
-def _update(columns: tuple[str, ...]) -> Prepared:
-    update = _UPDATES.get(columns)
+def _update(changed: tuple[int, ...]) -> Prepared:
+    update = _UPDATES.get(changed)
     if update is None:
-        update = _UPDATES[columns] = Prepared(
-            INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), columns)
+        columns = tuple(FOLD_COLUMNS[n] for n in changed)
+        update = _UPDATES[changed] = Prepared(
+            INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")).values(_binds(columns)))
     return update
 
 
@@ -35,22 +62,29 @@ class ProjectionWriter:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.inserts: list[dict[str, Any]] = []
-        self.updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self.updates: dict[tuple[int, ...], list[dict[str, Any]]] = {}
 
     def put(self, state: IncidentState, before: Any) -> None:
-        """Write `state` over `before`, the row as read (a named tuple; None: a new incident)."""
-        values = incident_values(state)
+        """Write `state` over `before`, the row as read with datetimes (None: a new incident)."""
+        self.put_stored(state, None if before is None else row_values(before))
+
+    def put_stored(self, state: IncidentState, before: tuple[Any, ...] | None) -> None:
+        """Write `state` over `before`, its row's `stored_values` (None: a new incident)."""
+        values = stored_values(state)
         if before is None:
-            self.inserts.append(values)
-        else:
-            changed = {k: v for k, v in values.items() if getattr(before, k) != v}
-            if changed:
-                self.updates.setdefault(tuple(sorted(changed)), []).append({**changed, "b_id": state.id})
+            self.inserts.append(dict(zip(FOLD_COLUMNS, values, strict=True)))
+            return
+        changed = tuple(n for n, (old, new) in enumerate(zip(before, values, strict=True))
+                        if old != new)
+        if changed:
+            row = {FOLD_COLUMNS[n]: values[n] for n in changed}
+            row["b_id"] = state.id
+            self.updates.setdefault(changed, []).append(row)
 
     def flush(self) -> None:
         if self.inserts:
             _INSERT.run(self.conn, self.inserts)
             self.inserts = []
-        for columns, rows in self.updates.items():
-            _update(columns).run(self.conn, rows)
+        for changed, rows in self.updates.items():
+            _update(changed).run(self.conn, rows)
         self.updates = {}

@@ -20,8 +20,8 @@ from console.domain.fold import apply, fold, wall_ms
 from console.domain.state import IncidentState
 from console.domain.vocabulary import KINDS, Kind, Status
 from console.store import db
-from console.store.projection import ms_to_dt, state_from_row
-from console.store.projector import ProjectionWriter
+from console.store.projection import ms_to_dt, state_from_row, state_from_values
+from console.store.projector import STORED_COLUMNS, ProjectionWriter
 from console.store.tables import Incident, IncidentNote
 from sync import oplog
 from sync.hlc import Clock, wall_clock_ms
@@ -43,7 +43,7 @@ _OPEN_BY_DEDUP = Prepared(
 )
 _LAST_NUMBER = Prepared(select(func.coalesce(func.max(INCIDENTS.c.key_number), 0)).where(
     INCIDENTS.c.origin_site == bindparam("b_site")))
-_BY_IDS = PreparedIn(lambda ids: select(INCIDENTS).where(INCIDENTS.c.id.in_(ids)))
+_STORED_BY_IDS = PreparedIn(lambda ids: select(*STORED_COLUMNS).where(INCIDENTS.c.id.in_(ids)))
 _SET_DUE = Prepared(INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), ("next_due_at",))
 _NOTES = select(OPS.c.op_id, OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq, OPS.c.actor,
                 OPS.c.payload).where(OPS.c.kind == Kind.NOTE.value)
@@ -327,7 +327,7 @@ class Store:
         return fresh
 
     def _fold_in(self, conn: Connection, by_entity: dict[str, list[Op]]) -> None:
-        rows: dict[str, Any] = {row.id: row for row in _BY_IDS.rows(conn, list(by_entity))}
+        rows: dict[str, Any] = {row.id: row for row in _STORED_BY_IDS.rows(conn, list(by_entity))}
         writer = ProjectionWriter(conn)
         refold: list[tuple[str, Any]] = []  # (id, its row, or None when new)
         for entity, ops in by_entity.items():
@@ -337,7 +337,7 @@ class Store:
                 if any(op.kind == Kind.TRIGGER for op in ops):
                     refold.append((entity, None))
                 continue
-            state: IncidentState | None = state_from_row(row)
+            state: IncidentState | None = state_from_values(row)
             assert state is not None
             if ops[0].sort_key < state.last:  # a late op: its incident folds again from the log
                 refold.append((entity, row))
@@ -345,7 +345,7 @@ class Store:
             for op in ops:
                 state = apply(state, op)
             assert state is not None
-            writer.put(state, row)
+            writer.put_stored(state, row)
         if refold:
             # A new incident whose ops all came in this batch folds from them alone.
             held = oplog.count_by_entity(conn, [entity for entity, _ in refold])
@@ -355,7 +355,7 @@ class Store:
             for entity, row in refold:
                 folded = fold(histories[entity])
                 if folded is not None:
-                    writer.put(folded, row)
+                    writer.put_stored(folded, row)
         writer.flush()
 
     def rebuild(self) -> int:
