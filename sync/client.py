@@ -199,7 +199,7 @@ async def pull_all(client: PeerClient, replica: Replica, *, limit: int = BATCH_O
     return outcomes
 
 
-APPLY_OPS = 5_000  # ops per transaction when taking a snapshot
+APPLY_OPS = 5_000  # at most this many ops per transaction when taking a snapshot
 
 
 async def stream_all(client: PeerClient, replica: Replica, *, apply_ops: int = APPLY_OPS) -> Counter[Status]:
@@ -207,12 +207,16 @@ async def stream_all(client: PeerClient, replica: Replica, *, apply_ops: int = A
     how many ops were accepted, duplicate and held (a count: memory stays
     within two lots however long the log).
 
-    Ops are applied `apply_ops` at a time, each lot in one transaction while the
-    next is read; the stream comes in fold order, so each lot extends every
-    site's chain and an interruption (a crash, a cut, a refused line) keeps the
-    lots committed and loses nothing: the next round asks from the vector
-    actually committed. Anything held back ends the stream early: the pull
-    loop fetches the rest once it can be applied."""
+    Each lot is applied in one transaction while the next is read: whatever
+    has arrived goes to the store as soon as the lot before it has landed (the
+    first lot is the first line, so the store starts at once instead of after
+    `apply_ops` ops), and reading waits for the store once a lot holds
+    `apply_ops`. The lots size themselves to what the store keeps up with.
+    The stream comes in fold order, so each lot extends every site's chain
+    and an interruption (a crash, a cut, a refused line) keeps the lots
+    committed and loses nothing: the next round asks from the vector actually
+    committed. Anything held back ends the stream early: the pull loop
+    fetches the rest once it can be applied."""
     taken: Counter[Status] = Counter()
     applying: asyncio.Task[list[Outcome]] | None = None
     lot: list[Op] = []
@@ -230,11 +234,12 @@ async def stream_all(client: PeerClient, replica: Replica, *, apply_ops: int = A
     try:
         async for batch in stream:
             lot += batch
-            if len(lot) >= apply_ops:
-                if not await landed():
-                    return taken
-                applying = asyncio.create_task(asyncio.to_thread(replica.apply, lot))
-                lot = []
+            if applying is not None and not applying.done() and len(lot) < apply_ops:
+                continue
+            if not await landed():
+                return taken
+            applying = asyncio.create_task(asyncio.to_thread(replica.apply, lot))
+            lot = []
         if await landed() and lot:
             taken.update(o.status for o in await asyncio.to_thread(replica.apply, lot))
         return taken
