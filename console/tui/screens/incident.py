@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -26,6 +25,7 @@ from ..model import QueueRow, countdown
 from ..services import incident
 from ..services.actions import Target
 from ..services.status import engine_text
+from ..widgets.field_grid import FieldGrid, Row
 from .actions import ACTION_BINDINGS, IncidentActions
 
 # The SLA goals (`incident.Clock.kind`) as the clocks line names them.
@@ -54,22 +54,19 @@ def row_fields(row: QueueRow) -> list[tuple[str, str]]:
             (_("Alerts"), str(row.alert_count)), (_("Created"), incident.when(row.created_at))]
 
 
-def fields_grid(fields: list[tuple[str, str]], labels: dict[str, str],
-                conflicts: dict[str, list[str | None]]) -> Table:
-    grid = Table.grid(padding=(0, 2), expand=True)
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(ratio=1)
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(ratio=1)
+def grid_rows(fields: list[tuple[str, str]], labels: dict[str, str],
+              conflicts: dict[str, list[str | None]]) -> list[Row]:
+    """The fields two to a line, the labels last, then a line per conflicting field."""
     cells = [*fields, (_("Labels"), ", ".join(f"{k}={v}" for k, v in sorted(labels.items())) or "-")]
+    rows: list[Row] = []
     for i in range(0, len(cells), 2):
         left = cells[i]
         right = cells[i + 1] if i + 1 < len(cells) else ("", "")
-        grid.add_row(left[0], Text(left[1]), right[0], Text(right[1]))
+        rows.append((left[0], left[1], right[0], right[1]))
     for name, values in conflicts.items():
-        grid.add_row(_("Conflict"), Text(_("{field} set concurrently: {values}").format(
-            field=name, values=" / ".join(str(v) for v in values))), "", "")
-    return grid
+        rows.append((_("Conflict"), _("{field} set concurrently: {values}").format(
+            field=name, values=" / ".join(str(v) for v in values)), "", ""))
+    return rows
 
 
 class IncidentScreen(IncidentActions):
@@ -96,19 +93,19 @@ class IncidentScreen(IncidentActions):
         title, fields = self._header()
         with VerticalScroll(id="detail"):
             yield Static(title, id="title")
-            yield Static(fields, id="fields")
+            yield FieldGrid(fields, id="fields")
             yield Static(id="clocks")
             yield Static(_("Timeline"), classes="section")
             yield Static(_("loading…"), id="timeline")
 
-    def _header(self) -> tuple[Text, Table | str]:
+    def _header(self) -> tuple[Text, list[Row]]:
         """What shows before the detail loads: the queue row's fields, if it was given."""
         row = self.row
         if row is None:
-            return Text(_("{key}: loading…").format(key=self.key)), ""
+            return Text(_("{key}: loading…").format(key=self.key)), []
         return (title_text(row.key, row.severity, row.priority,
                            incident.is_high_risk(row.priority, row.severity, row.labels), row.title),
-                fields_grid(row_fields(row), row.labels, {}))
+                grid_rows(row_fields(row), row.labels, {}))
 
     def show_incident(self, key: str, row: QueueRow | None) -> None:
         """Show another incident in this screen (mounted already): its header now, the
@@ -116,7 +113,7 @@ class IncidentScreen(IncidentActions):
         self.key, self.row, self.detail = key, row, None
         title, fields = self._header()
         self.query_one("#title", Static).update(title)
-        self.query_one("#fields", Static).update(fields)
+        self.query_one(FieldGrid).show(fields)
         self.query_one("#clocks", Static).update("")
         self.query_one("#timeline", Static).update(_("loading…"))
         self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
@@ -136,8 +133,7 @@ class IncidentScreen(IncidentActions):
         self.key = detail.key
         self.query_one("#title", Static).update(title_text(
             detail.key, detail.severity, detail.priority, detail.high_risk, detail.title))
-        self.query_one("#fields", Static).update(
-            fields_grid(detail.fields, detail.labels, detail.conflicts))
+        self.query_one(FieldGrid).show(grid_rows(detail.fields, detail.labels, detail.conflicts))
         lines = Text()
         for entry in detail.timeline:
             lines.append(f"{entry.at:%m-%d %H:%M:%S}Z ", style="dim")
