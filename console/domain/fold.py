@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from console.domain.state import SINGLE_VALUED, Attempt, Head, IncidentState, Step
+from console.domain.state import Attempt, Head, IncidentState, Step
 from console.domain.vocabulary import KINDS, Kind
 from sync.ops import Op
 
@@ -33,19 +33,15 @@ def wall_ms(hlc: str) -> int:
 def _new_incident(op: Op) -> IncidentState:
     p = op.payload
     at = wall_ms(op.hlc)
+    # Positional: keyword arguments cost four times the call itself with this many fields.
     state = IncidentState(
-        id=op.entity, key=p["key"], key_number=p["key_number"], origin_site=op.site,
-        service=p["service"], dedup_key=p.get("dedup_key"), labels=dict(p.get("labels", {})),
-        title=p["title"], severity=p["severity"], priority=p.get("priority"),
-        stage=p.get("stage", "new"), team=p.get("team"), policy=p.get("policy"),
-        assignee=p.get("assignee"), alert_count=1, epoch=0, level=0,
-        created_at=at, updated_at=at, last=op.sort_key,
+        op.entity, p["key"], p["key_number"], op.site, p["service"], p.get("dedup_key"),
+        dict(p.get("labels", {})), p["title"], p["severity"], p.get("priority"),
+        p.get("stage", "new"), p.get("team"), p.get("policy"), p.get("assignee"),
+        1, 0, 0, at, at,  # alert_count, epoch, level, created_at, updated_at
     )
-    op_id, site, actor = op.op_id, op.site, op.actor
-    values = (state.title, state.severity, state.priority, state.stage, state.team,
-              state.policy, state.assignee)  # in the order of SINGLE_VALUED
-    state.heads = {name: [Head(op_id, value, site, actor)]
-                   for name, value in zip(SINGLE_VALUED, values, strict=True)}
+    state.last = op.sort_key
+    state.trigger = (op.op_id, op.site, op.actor)
     return state
 
 
@@ -53,9 +49,9 @@ def _write(state: IncidentState, op: Op, values: dict[str, str | None]) -> None:
     """Last write wins; heads it did not supersede stay as concurrent values."""
     seen = set(op.payload.get("supersedes", ()))
     for name, value in values.items():
-        kept = [h for h in state.heads.get(name, []) if h.op_id not in seen]
+        kept = [h for h in state.heads_of(name) if h.op_id not in seen]
         kept.append(Head(op.op_id, value, op.site, op.actor))
-        state.heads[name] = kept
+        state.written[name] = kept
         setattr(state, name, value)
 
 

@@ -70,7 +70,12 @@ class IncidentState:
     resolved_by: str | None = None
     steps: list[Step] = field(default_factory=list)
     acks: list[tuple[int, str]] = field(default_factory=list)
-    heads: dict[str, list[Head]] = field(default_factory=dict)
+    # The heads of the fields written after the trigger (see `heads`).
+    written: dict[str, list[Head]] = field(default_factory=dict)
+    # (op id, site, actor) of the trigger, whose write is the one head of every
+    # single-valued field not in `written`: most fields are never written again,
+    # and seven heads made for each incident read or folded cost more than the fold.
+    trigger: tuple[str, str, str] | None = None
     last: SortKey = ("", "", 0)
 
     @property
@@ -88,6 +93,27 @@ class IncidentState:
             return (0, 1)
         return max(((s.loop, s.level) for s in self.steps if s.epoch == self.epoch), default=(0, 1))
 
+    @property
+    def heads(self) -> dict[str, list[Head]]:
+        """Every single-valued field's heads (writes nobody superseded), as a new dict."""
+        heads = {name: self.heads_of(name) for name in SINGLE_VALUED
+                 if self.trigger is not None or name in self.written}
+        heads.update(self.written)
+        return heads
+
+    def heads_of(self, name: str) -> list[Head]:
+        written = self.written.get(name)
+        if written is not None:
+            return written
+        if self.trigger is None or name not in SINGLE_VALUED:
+            return []
+        op_id, site, actor = self.trigger
+        return [Head(op_id, getattr(self, name), site, actor)]
+
+    @property
+    def conflicted(self) -> bool:
+        return any(len(heads) > 1 for heads in self.written.values())
+
     def conflicts(self) -> dict[str, list[str | None]]:
         """Fields written concurrently: the shown value first, then the others."""
         out: dict[str, list[str | None]] = {}
@@ -98,41 +124,26 @@ class IncidentState:
 
     def head_ids(self, *names: str) -> list[str]:
         """The op ids a new write of these fields supersedes."""
-        return [h.op_id for name in names for h in self.heads.get(name, [])]
+        return [h.op_id for name in names for h in self.heads_of(name)]
 
     def copy(self) -> IncidentState:
         """A copy that `fold.apply` may change without changing this one."""
         return replace(
             self, labels=dict(self.labels), acks=list(self.acks),
             steps=[Step(s.epoch, s.loop, s.level, list(s.attempts)) for s in self.steps],
-            heads={name: list(heads) for name, heads in self.heads.items()},
+            written={name: list(heads) for name, heads in self.written.items()},
         )
 
     def fold_extras(self) -> dict[str, Any]:
-        """The fold's bookkeeping that has no column of its own, compactly.
-
-        Most fields are never written after the trigger: their one head is the
-        trigger's write of the value the column holds, so it is stored once as
-        `ref` (op id, site, actor) and such fields are left out of `heads`. It is
-        read and written on every write to the incident, so its size and the
-        time to make it count.
-        """
+        """The fold's bookkeeping that has no column of its own, compactly: the trigger's
+        head once as `ref`, and only the heads written since. It is read and written on
+        every write to the incident, so its size counts."""
         extras: dict[str, Any] = {"last": list(self.last)}
-        heads = self.heads
-        title = heads.get("title")
-        if title is not None and len(title) == 1:
-            ref = title[0]
-            op_id, site, actor = ref.op_id, ref.site, ref.actor
-            extras["ref"] = [op_id, site, actor]
-            heads = {
-                name: hs for name, hs in heads.items()
-                if len(hs) != 1 or name not in SINGLE_VALUED
-                or (h := hs[0]).op_id != op_id or h.site != site or h.actor != actor
-                or h.value != getattr(self, name)
-            }
-        if heads:
+        if self.trigger is not None:
+            extras["ref"] = list(self.trigger)
+        if self.written:
             extras["heads"] = {name: [[h.op_id, h.value, h.site, h.actor] for h in hs]
-                               for name, hs in heads.items()}
+                               for name, hs in self.written.items()}
         if self.steps:
             extras["steps"] = [
                 {"epoch": s.epoch, "loop": s.loop, "level": s.level,
@@ -144,23 +155,30 @@ class IncidentState:
         return extras
 
     def load_extras(self, extras: dict[str, Any]) -> None:
-        """The inverse of `fold_extras`, over the columns already loaded."""
+        """The inverse of `fold_extras`, over the columns already loaded.
+
+        Without `ref` (as an earlier version stored every head), the trigger is
+        the title's one head, and the fields whose one head is its write of the
+        value they hold are left to it, so the state equals the fold's.
+        """
         steps = extras.get("steps")
         self.steps = [Step(s["epoch"], s["loop"], s["level"], [Attempt(*a) for a in s["attempts"]])
                       for s in steps] if steps else []
         acks = extras.get("acks")
         self.acks = [(int(e), str(a)) for e, a in acks] if acks else []
         stored = extras.get("heads")
-        heads = {name: [Head(*h) for h in hs] for name, hs in stored.items()} if stored else {}
+        written = {name: [Head(*h) for h in hs] for name, hs in stored.items()} if stored else {}
         ref = extras.get("ref")
         if ref is not None:
             op_id, site, actor = ref
-            values = (self.title, self.severity, self.priority, self.stage, self.team,
-                      self.policy, self.assignee)  # in the order of SINGLE_VALUED
-            full = {name: heads.pop(name) if name in heads else [Head(op_id, value, site, actor)]
-                    for name, value in zip(SINGLE_VALUED, values, strict=True)}
-            full.update(heads)
-            heads = full
-        self.heads = heads
+            self.trigger = (op_id, site, actor)
+        elif len(title := written.get("title", [])) == 1:
+            op_id, site, actor = self.trigger = (title[0].op_id, title[0].site, title[0].actor)
+            written = {name: hs for name, hs in written.items()
+                       if len(hs) != 1 or name not in SINGLE_VALUED
+                       or hs[0] != Head(op_id, getattr(self, name), site, actor)}
+        else:
+            self.trigger = None
+        self.written = written
         last = extras["last"]
         self.last = (last[0], last[1], int(last[2]))

@@ -125,7 +125,7 @@ def stored_values(state: IncidentState) -> tuple[Any, ...]:
         state.id, state.key, state.key_number, state.origin_site, state.title, state.service,
         state.severity, state.priority, state.stage, state.status.value, state.epoch, state.team,
         state.policy, state.assignee, state.dedup_key, state.alert_count, state.labels,
-        loop, level, any(len(heads) > 1 for heads in state.heads.values()),
+        loop, level, state.conflicted,
         state.created_at, state.updated_at, state.acknowledged_at, state.acknowledged_by,
         state.resolved_at, state.resolved_by, state.fold_extras(),
     )
@@ -151,13 +151,11 @@ def state_from_values(values: tuple[Any, ...]) -> IncidentState:
      epoch, team, policy, assignee, dedup_key, alert_count, labels, _loop, _level, _conflicted,
      created_at, updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
      fold_state) = values
+    # Positional, in the fields' order: keyword arguments cost four times the call itself.
     state = IncidentState(
-        id=id_, key=key, key_number=key_number, origin_site=origin_site, service=service,
-        dedup_key=dedup_key, labels=dict(labels), title=title, severity=severity,
-        priority=priority, stage=stage, team=team, policy=policy, assignee=assignee,
-        alert_count=alert_count, epoch=epoch, level=_LEVELS[status], created_at=created_at,
-        updated_at=updated_at, acknowledged_at=acknowledged_at, acknowledged_by=acknowledged_by,
-        resolved_at=resolved_at, resolved_by=resolved_by,
+        id_, key, key_number, origin_site, service, dedup_key, dict(labels), title, severity,
+        priority, stage, team, policy, assignee, alert_count, epoch, _LEVELS[status], created_at,
+        updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
     )
     state.load_extras(fold_state)
     return state
