@@ -44,7 +44,9 @@ class _Plan:
         compiled: Any = statement.compile(dialect=dialect, column_keys=keys)
         self.sql = compiled.string
         assert "POSTCOMPILE" not in self.sql, "expanding parameters need Connection.execute"
-        self.defaults = {k: v for k, v in compiled.params.items() if v is not None}
+        # Values the statement carries itself (a LIMIT); a bind without one is required.
+        self.defaults = {k: v for k, v in compiled.params.items()
+                         if v is not None and not compiled.binds[k].required}
         self.positional = dialect.positional
         names = (compiled.positiontup or ()) if self.positional else list(compiled.params)
         self.names = list(names)

@@ -35,8 +35,11 @@ OPEN_STATUSES = (Status.TRIGGERED.value, Status.ACKNOWLEDGED.value)
 # Built once with bound parameters, and run as `Prepared` on every write's path.
 _BY_KEY_OR_ID = Prepared(select(INCIDENTS).where(
     (INCIDENTS.c.key == bindparam("b_key")) | (INCIDENTS.c.id == bindparam("b_id"))))
+# A write reads the incident in the fold's own form (`STORED_COLUMNS`), as it writes it.
+_STORED_BY_KEY_OR_ID = Prepared(select(*STORED_COLUMNS).where(
+    (INCIDENTS.c.key == bindparam("b_key")) | (INCIDENTS.c.id == bindparam("b_id"))))
 _OPEN_BY_DEDUP = Prepared(
-    select(INCIDENTS)
+    select(*STORED_COLUMNS)
     .where(INCIDENTS.c.dedup_key == bindparam("b_dedup"),
            or_(*(INCIDENTS.c.status == status for status in OPEN_STATUSES)))
     .order_by(INCIDENTS.c.created_at).limit(1)
@@ -91,7 +94,7 @@ class _Written:
     """An incident written in this transaction whose projection is not yet issued."""
 
     state: IncidentState
-    before: Any  # its row as read (None: opened in this transaction)
+    before: tuple[Any, ...] | None  # its row's stored values as read (None: opened here)
 
 
 class Writes:
@@ -135,7 +138,7 @@ class Writes:
                 self._flush()
             rows = _OPEN_BY_DEDUP.rows(self._conn, {"b_dedup": dedup_key})
             if rows:
-                state = state_from_row(rows[0])
+                state = state_from_values(rows[0])
                 change = commands.retrigger(state, title)
                 return Triggered(self._record(actor, state.id, [change], state, rows[0]),
                                  False)
@@ -158,8 +161,11 @@ class Writes:
         if written is not None:
             state, before = written.state.copy(), written.before
         else:
-            row = self.store._row(self._conn, key)
-            state, before = state_from_row(row), row
+            rows = _STORED_BY_KEY_OR_ID.rows(self._conn, {"b_key": wanted.upper(),
+                                                          "b_id": wanted.lower()})
+            if not rows:
+                raise NotFound(f"no incident {key!r} in this store")
+            state, before = state_from_values(rows[0]), rows[0]
         decided = decide(state)
         changes = [decided] if isinstance(decided, Change) else list(decided)
         return self._record(actor, state.id, changes, state, before)
@@ -169,7 +175,7 @@ class Writes:
         self._due.update(due)
 
     def _record(self, actor: str, entity: str, changes: Sequence[Change],
-                state: IncidentState | None, before: Any) -> IncidentState:
+                state: IncidentState | None, before: tuple[Any, ...] | None) -> IncidentState:
         ops = self._chain.append([Draft(actor, entity, c.kind.value, c.payload) for c in changes])
         # Local ops sort after everything this store holds, so they fold incrementally.
         for op in ops:
@@ -190,7 +196,7 @@ class Writes:
         if self._written:
             writer = ProjectionWriter(self._conn)
             for written in self._written.values():
-                writer.put(written.state, written.before)
+                writer.put_stored(written.state, written.before)
             writer.flush()
             self._written.clear()
             self._keys.clear()
