@@ -125,13 +125,15 @@ class Engine:
             return report
         report.idle = False
         if changed:
-            self._take_changes(now, fence)
+            with self.store.writing() as w:
+                if fence is not None:
+                    fence(w.conn)
+                upto = self._changes(w, now, self._cursor or {})
+            self._cursor = upto
         if _reached(next_hb, now):
             report.heartbeats = self._heartbeats(now, fence)
-        while True:
-            more = self._due_batch(now, fence, report)
-            if not more:
-                break
+        while self._due_batch(now, fence, report):
+            pass
         with self.store.engine.connect() as conn, conn.execution_options(sqlite_begin="DEFERRED").begin():
             report.next_due_at = _earliest(queries.next_due(conn), queries.next_heartbeat(conn))
         report.seconds = time.perf_counter() - started
@@ -142,18 +144,32 @@ class Engine:
                         report.seconds, report.looked)
         return report
 
-    def _take_changes(self, now: datetime, fence: Fence | None) -> None:
-        with self.store.writing() as w:
-            if fence is not None:
-                fence(w.conn)
-            since = self._cursor or {}
-            upto = queries.vector(w.conn)
-            touched = queries.changed_entities(
-                w.conn, since, upto, local_site=self.store.site.site,
-                own_actors=(ENGINE_ACTOR, DISPATCH_ACTOR), quiet_kinds=_QUIET)
-            queries.mark_due(w.conn, queries.not_due(w.conn, sorted(touched), now), now)
-            queries.save_cursor(w.conn, upto, holder=ENGINE_ACTOR, now=now)
-        self._cursor = upto
+    def within(self, w: Writes, now: datetime, fence: Fence, limit: int) -> TickReport:
+        """A turn inside a caller's write transaction (ingest's group commit, whose new
+        incidents are due at once): the changes since the cursor, then up to `limit` due
+        incidents, oldest deadline first, recorded in that transaction.
+
+        An incident paged here costs no transaction of its own, and its ops and row are
+        read back before the commit. The caller commits; the next tick reads the cursor
+        back from the store, so a transaction that rolls back leaves the engine where it
+        stood, its incidents still due.
+        """
+        self._cursor = None
+        fence(w.conn)
+        report = TickReport(idle=False)
+        self._changes(w, now, queries.load_cursor(w.conn) or {})
+        self._look(w, now, report, limit)
+        return report
+
+    def _changes(self, w: Writes, now: datetime, since: dict[str, int]) -> dict[str, int]:
+        """Mark due what others touched since `since`; save and return the new cursor."""
+        upto = queries.vector(w.conn)
+        touched = queries.changed_entities(
+            w.conn, since, upto, local_site=self.store.site.site,
+            own_actors=(ENGINE_ACTOR, DISPATCH_ACTOR), quiet_kinds=_QUIET)
+        queries.mark_due(w.conn, queries.not_due(w.conn, sorted(touched), now), now)
+        queries.save_cursor(w.conn, upto, holder=ENGINE_ACTOR, now=now)
+        return upto
 
     def _heartbeats(self, now: datetime, fence: Fence | None) -> int:
         ps = self.policy_set()
@@ -180,27 +196,32 @@ class Engine:
 
     def _due_batch(self, now: datetime, fence: Fence | None, report: TickReport) -> bool:
         """One transaction over up to `batch` due incidents; True when more are waiting."""
-        ps = self.policy_set()
-        overrides = self.overrides()
         with self.store.writing() as w:
             if fence is not None:
                 fence(w.conn)
-            rows = queries.DUE_IDS.rows(w.conn, {"b_now": now, "b_limit": self.batch})
-            if not rows:
-                return False
-            if report.looked == 0:
-                report.lag = max(timedelta(0), now - rows[0].next_due_at)
-            histories = oplog.ops_for_entities(w.conn, [r.id for r in rows])
-            sites = list(queries.vector(w.conn)) if self.ownership is not None else []
-            next_due: dict[str, datetime | None] = {}
-            outbox: list[tuple[str, int, Notification]] = []
-            for row in rows:
-                next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
-                                                now, report, outbox, sites)
-            insert(w.conn, outbox, now)
-            w.set_next_due(next_due)
-            report.looked += len(rows)
-        return len(rows) == self.batch
+            looked = self._look(w, now, report, self.batch)
+        return looked == self.batch
+
+    def _look(self, w: Writes, now: datetime, report: TickReport, limit: int) -> int:
+        """Decide and record up to `limit` due incidents in `w`; how many were due."""
+        rows = queries.DUE_IDS.rows(w.conn, {"b_now": now, "b_limit": limit})
+        if not rows:
+            return 0
+        ps = self.policy_set()
+        overrides = self.overrides()
+        if report.looked == 0:
+            report.lag = max(timedelta(0), now - rows[0].next_due_at)
+        histories = oplog.ops_for_entities(w.conn, [r.id for r in rows])
+        sites = list(queries.vector(w.conn)) if self.ownership is not None else []
+        next_due: dict[str, datetime | None] = {}
+        outbox: list[tuple[str, int, Notification]] = []
+        for row in rows:
+            next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
+                                            now, report, outbox, sites)
+        insert(w.conn, outbox, now)
+        w.set_next_due(next_due)
+        report.looked += len(rows)
+        return len(rows)
 
     def _handle(self, w: Writes, incident_id: str, ops: list[Op], ps: PolicySet,
                 overrides: Sequence[ShiftOverride], now: datetime, report: TickReport,

@@ -51,7 +51,9 @@ _OPEN_BY_DEDUP = (
            INCIDENTS.c.status.in_((Status.TRIGGERED.value, Status.ACKNOWLEDGED.value)))
     .order_by(INCIDENTS.c.created_at).limit(1)
 )
-_CURSOR = select(LEASES.c.cursor).where(LEASES.c.name == LEASE_NAME)
+# Read and written in every ingest group commit while the engine takes its turn there.
+_CURSOR = Prepared(select(LEASES.c.cursor).where(LEASES.c.name == bindparam("b_name")))
+_SAVE_CURSOR = Prepared(LEASES.update().where(LEASES.c.name == bindparam("b_name")), ("cursor",))
 EXPIRED_HEARTBEATS = (
     select(HEARTBEATS).where(HEARTBEATS.c.expires_at <= bindparam("b_now"))
     .order_by(HEARTBEATS.c.expires_at).limit(bindparam("b_limit"))
@@ -92,18 +94,16 @@ def next_heartbeat(conn: Connection) -> datetime | None:
 
 def load_cursor(conn: Connection) -> dict[str, int] | None:
     """How far the engine has looked through each site's ops; None before the first run."""
-    row = conn.execute(_CURSOR).first()
-    return None if row is None else {str(k): int(v) for k, v in dict(row.cursor).items()}
+    rows = _CURSOR.rows(conn, {"b_name": LEASE_NAME})
+    return None if not rows else {str(k): int(v) for k, v in dict(rows[0].cursor).items()}
 
 
 def save_cursor(conn: Connection, cursor: Mapping[str, int], *, holder: str, now: datetime) -> None:
-    if conn.execute(_CURSOR).first() is None:
+    if not _SAVE_CURSOR.run(conn, {"b_name": LEASE_NAME, "cursor": dict(cursor)}):
         # No election has run yet on this store (an engine driven directly):
         # the row starts unheld, so a later election is unaffected.
         conn.execute(LEASES.insert().values(name=LEASE_NAME, holder="", expires_at=now,
                                             cursor=dict(cursor)))
-    else:
-        conn.execute(LEASES.update().where(LEASES.c.name == LEASE_NAME).values(cursor=dict(cursor)))
 
 
 def changed_entities(

@@ -29,8 +29,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from console.engine import queries
 from console.engine.cycle import SLOW_CYCLE, Engine
 from console.engine.lease import Elector, LeaseLost, Turn, Yielded
+from console.ingest.commit import GroupCommitter
 from console.notify.dispatcher import Dispatcher
 from console.store import db
+from console.store.store import Writes
 
 log = logging.getLogger("sunrelay.engine")
 
@@ -108,12 +110,28 @@ class EngineRunner:
     def _fence(self, conn: Connection) -> None:
         self.elector.fence(conn, self.clock())
 
+    def _within(self, w: Writes, requests: int) -> None:
+        """The engine's turn inside an ingest group transaction (on the writer thread):
+        the incidents its requests opened are paged in it, up to one per request."""
+        if self.role != "leader":
+            return
+        try:
+            report = self.engine.within(w, self.clock(), self._fence, requests)
+        except LeaseLost:  # raised by the fence, before the engine wrote anything
+            return
+        if report.notifications and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+                self._loop.call_soon_threadsafe(self._notify.set)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         leader = False
         renew_at = 0.0
         dispatching: asyncio.Task[None] | None = None
+        committer = _committer(self.offload)
+        if committer is not None:
+            committer.within = self._within
         try:
             while True:
                 if not leader or time.monotonic() >= renew_at:
@@ -144,6 +162,8 @@ class EngineRunner:
                         await asyncio.wait_for(self._wake.wait(), self.interval - self.min_gap)
                 self._wake.clear()
         finally:
+            if committer is not None:
+                committer.within = None
             if dispatching is not None:
                 dispatching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -202,3 +222,9 @@ class EngineRunner:
                 self._notify.clear()
                 with contextlib.suppress(TimeoutError):  # retries come due on their own: poll too
                     await asyncio.wait_for(self._notify.wait(), self.interval)
+
+
+def _committer(offload: Offload) -> GroupCommitter | None:
+    """The group committer whose writer thread `offload` is (`GroupCommitter.call`), if any."""
+    owner = getattr(offload, "__self__", None)
+    return owner if isinstance(owner, GroupCommitter) else None

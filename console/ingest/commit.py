@@ -12,11 +12,14 @@ the commit that holds their op.
 
 The process's other writers (the engine's ticks, its lease, the handoff
 runner) take their turns on the same thread (`call`), in order with the
-group transactions. Writers in threads of their own would contend instead:
-the store's write lock is not fair (a thread that releases it can take it
-again before a waiter wakes), a write on a connection of its own (the
-lease) polls SQLite's lock with sleeps that grow to 100 ms (busy_timeout),
-and every busy thread takes its share of the GIL from the event loop.
+group transactions. The engine also takes a turn inside each group
+transaction (`within`), after the requests' work: the incidents they opened
+are due at once, and paging them there costs no transaction of its own.
+Writers in threads of their own would contend instead: the store's write
+lock is not fair (a thread that releases it can take it again before a
+waiter wakes), a write on a connection of its own (the lease) polls SQLite's
+lock with sleeps that grow to 100 ms (busy_timeout), and every busy thread
+takes its share of the GIL from the event loop.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from console.store.store import Store, Writes
 T = TypeVar("T")
 P = ParamSpec("P")
 Work = Callable[[Writes], Any]
+# Runs in a group transaction after its requests' work, with how many requests it holds.
+Within = Callable[[Writes, int], None]
 _STOP = object()
 Answer = tuple[asyncio.Future[Any], bool, Any]
 
@@ -62,6 +67,9 @@ class GroupCommitter:
         self.store = store
         self.max_batch = max_batch
         self.after_commit = after_commit
+        # Set by the engine runner while it holds the lease. Should it raise, the group
+        # transaction rolls back and each request is committed alone, without it.
+        self.within: Within | None = None
         self.batches = 0
         self.items = 0
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -121,6 +129,8 @@ class GroupCommitter:
             with self.store.writing() as w:
                 for item in batch:
                     results.append((True, item.work(w)))
+                if self.within is not None:
+                    self.within(w, len(batch))
         except Exception:
             # Some request failed (a refusal or worse) with others' writes in the same
             # transaction, all now rolled back: give each request a transaction of its own.

@@ -1,0 +1,117 @@
+"""The engine's turn inside ingest's group transactions: new incidents paged in the commit
+that opens them, only by the lease holder, and never at the cost of an event's commit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+import policies
+from console.domain.vocabulary import Kind
+from console.engine.cycle import Engine
+from console.engine.incidents import open_or_repeat
+from console.engine.lease import SqliteLease
+from console.engine.runner import EngineRunner
+from console.ingest.commit import GroupCommitter
+from console.notify.bus import Bus
+from console.notify.channels import ConsoleChannel
+from console.notify.dispatcher import Dispatcher
+from console.notify.outbox import OUTBOX
+from console.store.store import Store, Triggered, Writes
+from tests.engine.conftest import Clock, load_policies, policy_text
+
+CONSOLE_ONLY = policy_text().replace('{ channel = "webhook" }', '{ channel = "console" }')
+TTL = timedelta(seconds=15)
+
+
+@dataclass
+class Writer:
+    store: Store
+    ps: policies.PolicySet
+    clock: Clock
+    committer: GroupCommitter
+    runner: EngineRunner
+
+    async def alert(self, summary: str) -> Triggered:
+        """What ingest does with a trigger event: route it, then open it in a group transaction."""
+        alert = policies.Alert(service="web", severity="sev1", summary=summary)
+        decision = policies.route(alert, self.ps, self.clock.now)
+
+        def work(w: Writes) -> Triggered:
+            return open_or_repeat(w, "events-v2:web", alert=alert, decision=decision,
+                                  dedup_key=summary, now=self.clock.now)
+        return await self.committer.submit(work)
+
+    def outbox(self, incident_id: str) -> int:
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(OUTBOX)
+                                    .where(OUTBOX.c.incident_id == incident_id)).scalar_one())
+
+
+@contextlib.asynccontextmanager
+async def leading(tmp_path: Path) -> AsyncIterator[Writer]:
+    """A writer thread and an elected runner that ticks once, then only when told (never)."""
+    clock = Clock()
+    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}", site_name="JKT", physical=clock.ms)
+    ps = load_policies(tmp_path / "policies", CONSOLE_ONLY)
+    committer = GroupCommitter(store)
+    runner = EngineRunner(Engine(store, lambda: ps), Dispatcher(store, {"console": ConsoleChannel(Bus())}),
+                          SqliteLease(store.engine, TTL), clock=lambda: clock.now, interval=3600,
+                          renew_every=3600, min_gap=3600, offload=committer.call)
+    committer.start()
+    task = asyncio.create_task(runner.run())
+    try:
+        while runner.role != "leader" or runner.last_tick_at is None:
+            await asyncio.sleep(0.01)
+        yield Writer(store, ps, clock, committer, runner)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        committer.close()
+        store.close()
+
+
+def escalations(store: Store, incident_id: str) -> list[int]:
+    return [int(op.payload["level"]) for op in store.timeline(incident_id)
+            if op.kind == Kind.ESCALATE and op.actor == "engine"]
+
+
+async def test_a_new_incident_is_paged_in_the_commit_that_opens_it(tmp_path: Path) -> None:
+    async with leading(tmp_path) as writer:
+        assert writer.committer.within is not None
+        opened = await writer.alert("checkout is down")
+        # No tick ran since: the page was recorded with the trigger, before the answer.
+        assert escalations(writer.store, opened.state.id) == [1]
+        assert writer.outbox(opened.state.id) == 2  # alice's two rules, both the console here
+        assert writer.store.find(opened.state.key).next_due_at == writer.clock.now + timedelta(minutes=5)
+        again = await writer.alert("checkout is down")  # a repeat: nothing new is due
+        assert not again.created and escalations(writer.store, opened.state.id) == [1]
+    assert writer.committer.within is None  # the runner stopped: ingest alone again
+
+
+async def test_without_the_lease_ingest_commits_and_leaves_the_page_to_the_holder(tmp_path: Path) -> None:
+    async with leading(tmp_path) as writer:
+        writer.clock.advance(seconds=TTL.total_seconds() + 1)  # the lease expired, unrenewed
+        opened = await writer.alert("disk full")
+        assert writer.store.find(opened.state.key).next_due_at == writer.clock.now  # due: a tick pages it
+        assert escalations(writer.store, opened.state.id) == []
+        assert writer.outbox(opened.state.id) == 0
+
+
+async def test_a_failing_engine_turn_costs_no_event_its_commit(tmp_path: Path) -> None:
+    async with leading(tmp_path) as writer:
+        def broken(_w: Writes, _requests: int) -> None:
+            raise RuntimeError("the engine's turn failed")
+
+        writer.committer.within = broken
+        first, second = await asyncio.gather(writer.alert("a"), writer.alert("b"))
+        for opened in (first, second):  # each committed alone, without the turn
+            assert writer.store.find(opened.state.key).next_due_at == writer.clock.now
+            assert escalations(writer.store, opened.state.id) == []
