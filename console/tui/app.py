@@ -161,7 +161,7 @@ class SunrelayApp(App[None]):
         self.run_worker(self._watch_store, name="store-watch", group="store-watch", thread=True,
                         exclusive=True, exit_on_error=False)
         self._start_node()
-        if self.ctx.policies is None and self.ctx.policy_dir is not None:
+        if self.ctx.policies_coming and self.ctx.policy_dir is not None:
             self.run_worker(partial(self._load_policies, self.ctx.policy_dir), name="policy-load",
                             group="policy-load", thread=True, exit_on_error=False)
         if self.watch_policies and self.ctx.policy_dir is not None:

@@ -43,6 +43,12 @@ class Context:
         self.overrides = OverrideLog(self.store.engine)
         self.set_policies(self.policies, self.problems)
 
+    @property
+    def policies_coming(self) -> bool:
+        """No policy set yet, but a directory to read one from and no failed read:
+        the app reads it once the first frame is on the terminal."""
+        return self.policies is None and self.policy_dir is not None and not self.problems
+
     def set_policies(self, ps: PolicySet | None, problems: list[Problem]) -> None:
         self.policies = ps
         self.problems = problems

@@ -76,8 +76,9 @@ class QueueScreen(IncidentActions):
     def reload(self) -> None:
         engine, ps, since, me = self.ctx.store.engine, self.ctx.policies, self._day_start(), self.ctx.me
         first = not (self.loaded or self.screenful)
+        coming = self.ctx.policies_coming
 
-        def work() -> queue.QueueIndex:
+        def work() -> queue.QueueIndex | None:
             if first:
                 # A screenful at once; the whole queue once it is on the terminal, so
                 # that loading it does not hold the first frame back.
@@ -85,6 +86,11 @@ class QueueScreen(IncidentActions):
                 screenful = queue.QueueIndex(queue.load(engine, ps, since, limit=FIRST_SCREENFUL), me)
                 self.app.call_from_thread(self.first_rows, screenful, shown)
                 shown.wait(5.0)
+                if coming:
+                    # The policy set is being read, and its arrival loads the queue again
+                    # (the deadlines need it): loading it now too cost ~0.5 s of CPU
+                    # (10,000 rows) competing with the first keys for the interpreter.
+                    return None
             return queue.QueueIndex(queue.load(engine, ps, since), me)
 
         self.background("queue-load", work, self.loaded_rows)
@@ -100,7 +106,10 @@ class QueueScreen(IncidentActions):
 
         self.call_after_refresh(painted)
 
-    def loaded_rows(self, index: queue.QueueIndex) -> None:
+    def loaded_rows(self, index: queue.QueueIndex | None) -> None:
+        """`None`: only the first screenful was read; the policy set's reload reads the rest."""
+        if index is None:
+            return
         self.index = index
         self.loaded = True
         self.show_rows()
