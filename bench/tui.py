@@ -219,7 +219,7 @@ async def key_figures(db: Path) -> None:
         line(f"key-to-repaint: {what}",
              f"p50 {pct(values, 50) * 1000:.1f} ms p99 {pct(values, 99) * 1000:.1f} ms", target)
         used = repaints.cpu[name]
-        line(f"  CPU to that repaint, {what.split(' (')[0]}",
+        line(f"  CPU to that repaint, {what.replace(' (enter)', '').replace(' (j/k)', '')}",
              f"p50 {pct(used, 50) * 1000:.1f} ms p99 {pct(used, 99) * 1000:.1f} ms", "none")
 
 
