@@ -102,12 +102,17 @@ class Prepared:
         self.columns = columns
         self.verbatim = frozenset(verbatim)
         self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._last: tuple[Dialect, _Plan] | None = None  # an engine's dialect is one object
 
     def _plan(self, dialect: Dialect) -> _Plan:
+        last = self._last
+        if last is not None and last[0] is dialect:
+            return last[1]
         key = (type(dialect), dialect.paramstyle, dialect.server_version_info)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = _Plan(self.statement, self.columns, self.verbatim, dialect)
+        self._last = (dialect, plan)
         return plan
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
@@ -119,7 +124,7 @@ class Prepared:
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
         """Execute once (a mapping) or for each of a list of mappings; the rows affected."""
         plan = self._plan(conn.dialect)
-        if isinstance(params, Mapping):
+        if isinstance(params, (dict, Mapping)):  # a dict is found before the ABC is asked
             return int(self._run(conn, plan, plan.params(params), many=False).rowcount)
         return int(self._run(conn, plan, [plan.params(p) for p in params], many=True).rowcount)
 
@@ -137,7 +142,6 @@ class Prepared:
 
     @staticmethod
     def _run(conn: Connection, plan: _Plan, params: Any, *, many: bool) -> Any:
-        dbapi = conn.dialect.loaded_dbapi
         try:
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             if many:
@@ -145,8 +149,8 @@ class Prepared:
             else:
                 cursor.execute(plan.sql, params)
             return cursor
-        except dbapi.Error as exc:
-            raise DBAPIError.instance(plan.sql, params, exc, dbapi.Error,
+        except conn.dialect.loaded_dbapi.Error as exc:  # evaluated only when something raised
+            raise DBAPIError.instance(plan.sql, params, exc, conn.dialect.loaded_dbapi.Error,
                                       dialect=conn.dialect, ismulti=many) from exc
 
 
