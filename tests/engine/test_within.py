@@ -16,7 +16,7 @@ import policies
 from console.domain.vocabulary import Kind
 from console.engine.cycle import Engine
 from console.engine.incidents import open_or_repeat
-from console.engine.lease import SqliteLease
+from console.engine.lease import SqliteLease, elector_for
 from console.engine.runner import EngineRunner
 from console.ingest.commit import GroupCommitter
 from console.notify.bus import Bus
@@ -55,15 +55,17 @@ class Writer:
 
 
 @contextlib.asynccontextmanager
-async def leading(tmp_path: Path) -> AsyncIterator[Writer]:
-    """A writer thread and an elected runner that ticks once, then only when told (never)."""
+async def leading(tmp_path: Path, url: str | None = None) -> AsyncIterator[Writer]:
+    """A writer thread and an elected runner that ticks once, then only when told (never);
+    the store at `url`, or a SQLite file with the expiring lease."""
     clock = Clock()
-    store = Store.open(f"sqlite:///{tmp_path / 'store.db'}", site_name="JKT", physical=clock.ms)
+    store = Store.open(url or f"sqlite:///{tmp_path / 'store.db'}", site_name="JKT", physical=clock.ms)
     ps = load_policies(tmp_path / "policies", CONSOLE_ONLY)
     committer = GroupCommitter(store)
+    elector = elector_for(store.engine, TTL) if url else SqliteLease(store.engine, TTL)
     runner = EngineRunner(Engine(store, lambda: ps), Dispatcher(store, {"console": ConsoleChannel(Bus())}),
-                          SqliteLease(store.engine, TTL), clock=lambda: clock.now, interval=3600,
-                          renew_every=3600, min_gap=3600, offload=committer.call)
+                          elector, clock=lambda: clock.now, interval=3600, renew_every=3600, min_gap=3600,
+                          offload=committer.call)
     committer.start()
     task = asyncio.create_task(runner.run())
     try:
@@ -83,8 +85,8 @@ def escalations(store: Store, incident_id: str) -> list[int]:
             if op.kind == Kind.ESCALATE and op.actor == "engine"]
 
 
-async def test_a_new_incident_is_paged_in_the_commit_that_opens_it(tmp_path: Path) -> None:
-    async with leading(tmp_path) as writer:
+async def test_a_new_incident_is_paged_in_the_commit_that_opens_it(tmp_path: Path, db_url: str) -> None:
+    async with leading(tmp_path, db_url) as writer:
         assert writer.committer.within is not None
         opened = await writer.alert("checkout is down")
         # No tick ran since: the page was recorded with the trigger, before the answer.
