@@ -12,6 +12,7 @@ import json
 from _json import encode_basestring_ascii, make_encoder
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Dialect
@@ -47,6 +48,13 @@ def dt_to_ms(value: datetime) -> int:
     return (value - EPOCH) // _MS
 
 
+@lru_cache(maxsize=256)
+def _sqlite_text(ms: int) -> str:
+    """The text SQLite keeps for a time. Cached: a row's times are often one instant
+    (created and updated, resolved and updated), and so are a batch's."""
+    return (_NAIVE_EPOCH + timedelta(0, 0, 0, ms)).isoformat(" ", "microseconds")
+
+
 class EpochMs(TypeDecorator[int]):
     """A `UTCDateTime` column read and written as epoch ms, the fold's own form.
 
@@ -62,9 +70,7 @@ class EpochMs(TypeDecorator[int]):
             return super().bind_processor(dialect)
 
         def process(ms: int | None) -> str | None:
-            if ms is None:
-                return None
-            return (_NAIVE_EPOCH + timedelta(0, 0, 0, ms)).isoformat(" ", "microseconds")
+            return None if ms is None else _sqlite_text(ms)
 
         return process
 

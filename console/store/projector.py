@@ -45,6 +45,7 @@ def _binds(columns: tuple[str, ...]) -> dict[str, BindParameter[Any]]:
 
 
 _INSERT = Prepared(INCIDENTS.insert().values(_binds(FOLD_COLUMNS)))
+_POSITIONS = range(len(FOLD_COLUMNS))
 # One update statement per set of changed columns; few sets ever occur.
 _UPDATES: dict[tuple[int, ...], Prepared] = {}
 
@@ -74,8 +75,7 @@ class ProjectionWriter:
         if before is None:
             self.inserts.append(dict(zip(FOLD_COLUMNS, values, strict=True)))
             return
-        changed = tuple(n for n, (old, new) in enumerate(zip(before, values, strict=True))
-                        if old != new)
+        changed = tuple([n for n in _POSITIONS if before[n] != values[n]])
         if changed:
             row = {FOLD_COLUMNS[n]: values[n] for n in changed}
             row["b_id"] = state.id
