@@ -143,7 +143,7 @@ class Prepared:
     @staticmethod
     def _run(conn: Connection, plan: _Plan, params: Any, *, many: bool) -> Any:
         try:
-            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             if many:
                 cursor.executemany(plan.sql, params)
             else:

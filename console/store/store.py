@@ -296,7 +296,7 @@ class Store:
                         yield conn
                         _COMMIT.run(conn, {})
                     except BaseException:
-                        conn.connection.driver_connection.rollback()  # type: ignore[union-attr]
+                        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
                         raise
                 else:
                     with conn.begin():
