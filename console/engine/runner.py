@@ -87,11 +87,18 @@ class EngineRunner:
         self._notify = asyncio.Event()
         self._wakes = 0  # how often woken; a change since the last tick means others write
         self._seen_wakes = 0
+        self._wake_sent = False  # a wake is on its way to the loop: the next tick serves later ones
 
     def wake(self) -> None:
         """Tick now instead of at the next second; safe from any thread."""
         self._wakes += 1
+        # Ingest wakes the runner after every commit, hundreds of times a second, and each
+        # hand-over to the loop (a write to its self-pipe) makes the writer thread wait for
+        # the GIL: one on its way is enough, as the tick it brings serves every wake before it.
+        if self._wake_sent:
+            return
         if self._loop is not None and self._wake is not None:
+            self._wake_sent = True
             with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
                 self._loop.call_soon_threadsafe(self._wake.set)
 
@@ -119,7 +126,7 @@ class EngineRunner:
             report = self.engine.within(w, self.clock(), self._fence, requests)
         except LeaseLost:  # raised by the fence, before the engine wrote anything
             return
-        if report.notifications and self._loop is not None:
+        if report.notifications and self._loop is not None and not self._notify.is_set():
             with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
                 self._loop.call_soon_threadsafe(self._notify.set)
 
@@ -160,6 +167,7 @@ class EngineRunner:
                 if not self._wake.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.interval - self.min_gap)
+                self._wake_sent = False  # first: a wake from here on sends its own
                 self._wake.clear()
         finally:
             if committer is not None:
@@ -211,6 +219,8 @@ class EngineRunner:
 
     async def _dispatch(self) -> None:
         while True:
+            # Cleared before the pass, not after: rows written while it runs bring another.
+            self._notify.clear()
             try:
                 report = await self.dispatcher.run_once(self.clock(), self._fence)
             except LeaseLost:
@@ -219,7 +229,6 @@ class EngineRunner:
                 log.error("dispatcher failed: %s", exc)
                 report = None
             if report is None or report.handled < self.dispatcher.batch:
-                self._notify.clear()
                 with contextlib.suppress(TimeoutError):  # retries come due on their own: poll too
                     await asyncio.wait_for(self._notify.wait(), self.interval)
 

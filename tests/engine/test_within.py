@@ -55,16 +55,16 @@ class Writer:
 
 
 @contextlib.asynccontextmanager
-async def leading(tmp_path: Path, url: str | None = None) -> AsyncIterator[Writer]:
-    """A writer thread and an elected runner that ticks once, then only when told (never);
-    the store at `url`, or a SQLite file with the expiring lease."""
+async def leading(tmp_path: Path, url: str | None = None, gap: float = 3600) -> AsyncIterator[Writer]:
+    """A writer thread and an elected runner that ticks once, then only when woken (at most
+    every `gap` seconds); the store at `url`, or a SQLite file with the expiring lease."""
     clock = Clock()
     store = Store.open(url or f"sqlite:///{tmp_path / 'store.db'}", site_name="JKT", physical=clock.ms)
     ps = load_policies(tmp_path / "policies", CONSOLE_ONLY)
     committer = GroupCommitter(store)
     elector = elector_for(store.engine, TTL) if url else SqliteLease(store.engine, TTL)
     runner = EngineRunner(Engine(store, lambda: ps), Dispatcher(store, {"console": ConsoleChannel(Bus())}),
-                          elector, clock=lambda: clock.now, interval=3600, renew_every=3600, min_gap=3600,
+                          elector, clock=lambda: clock.now, interval=3600, renew_every=3600, min_gap=gap,
                           offload=committer.call)
     committer.start()
     task = asyncio.create_task(runner.run())
@@ -117,3 +117,21 @@ async def test_a_failing_engine_turn_costs_no_event_its_commit(tmp_path: Path) -
         for opened in (first, second):  # each committed alone, without the turn
             assert writer.store.find(opened.state.key).next_due_at == writer.clock.now
             assert escalations(writer.store, opened.state.id) == []
+
+
+async def test_many_wakes_bring_one_tick_and_a_later_wake_its_own(tmp_path: Path) -> None:
+    """Wakes while one is on its way to the loop send nothing more; none is lost."""
+    async with leading(tmp_path, gap=0.01) as writer:
+        async def ticked_at(then: object) -> None:
+            for _ in range(1000):  # a guard against a lost wake (the runner's interval is an hour)
+                if writer.runner.last_tick_at == then:
+                    return
+                await asyncio.sleep(0.01)
+            raise AssertionError(f"no tick at {then}")
+
+        first = writer.clock.advance(seconds=1)
+        await asyncio.gather(*(asyncio.to_thread(writer.runner.wake) for _ in range(50)))
+        await ticked_at(first)
+        second = writer.clock.advance(seconds=1)
+        writer.runner.wake()
+        await ticked_at(second)
