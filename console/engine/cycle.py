@@ -20,6 +20,9 @@ One `tick(now)` does, in this order:
    writes the notifications to the outbox and the new `next_due_at`, all in
    the batch's transaction.
 
+`within` runs steps 2 and 4 inside a caller's transaction instead: ingest's
+group commit, whose new incidents are then paged in the commit that opens them.
+
 On-call is resolved when each page is decided (`pages_for` at the step's
 time), never cached for a step's delay. `fence` runs first in every write
 transaction and raises when this process no longer holds the engine lease,
