@@ -104,9 +104,13 @@ class SyncService:
     async def _take(self, name: str, client: PeerClient, theirs: dict[str, int]) -> int:
         """Take what the peer has for us: by snapshot when far behind (a peer that
         does not serve one answers 404), then by pull for the rest; returns how
-        many ops were new."""
+        many ops were new. When its `info` shows nothing we lack, no pull: a
+        round started to push our fresh op takes two round trips instead of
+        three (an op the peer makes meanwhile, it pushes or pokes us about)."""
         accepted = 0
         behind = lacking(theirs, await asyncio.to_thread(self.replica.vector))
+        if not behind:
+            return 0
         if behind >= SNAPSHOT_LAG:
             log.info("snapshot from %s: %d ops behind", name, behind)
             started = time.perf_counter()

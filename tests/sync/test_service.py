@@ -59,6 +59,32 @@ async def test_a_round_pulls_and_pushes_and_reports_status(consoles: Any) -> Non
     assert [s.online for s in seen] == [True, False, True]
 
 
+class Recorder(httpx.AsyncBaseTransport):
+    """A link that notes the path of every request."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_round_with_nothing_to_take_pushes_without_pulling(consoles: Any) -> None:
+    jkt, ber, _ = consoles
+    fill(ber.store, 2)
+    link = Recorder(httpx.ASGITransport(app=ber.app))
+    service = SyncService(jkt.replica, {"BER": jkt.client_to(ber, transport=link)})
+    assert await service.sync_once("BER") == ber.store.count_ops()
+    assert link.paths == ["/sync/v1/info", "/sync/v1/pull"]  # theirs taken, nothing of ours
+    link.paths.clear()
+    jkt.store.act("BER-1", "dewi", commands.ack)  # a fresh op of ours: the peer should see it now
+    assert await service.sync_once("BER") == 0
+    assert link.paths == ["/sync/v1/info", "/sync/v1/push"]
+    assert ber.store.get("BER-1").status.value == "acknowledged"
+
+
 async def test_a_poke_starts_a_round_at_once(consoles: Any) -> None:
     jkt, ber, _ = consoles
     service = SyncService(ber.replica, {"JKT": ber.client_to(jkt)}, rng=random.Random(1))
