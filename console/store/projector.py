@@ -19,7 +19,6 @@ from console.store.projection import (
     TIME_COLUMNS,
     EpochMs,
     JsonValue,
-    row_values,
     stored_values,
 )
 from console.store.tables import Incident
@@ -64,10 +63,6 @@ class ProjectionWriter:
         self.conn = conn
         self.inserts: list[dict[str, Any]] = []
         self.updates: dict[tuple[int, ...], list[dict[str, Any]]] = {}
-
-    def put(self, state: IncidentState, before: Any) -> None:
-        """Write `state` over `before`, the row as read with datetimes (None: a new incident)."""
-        self.put_stored(state, None if before is None else row_values(before))
 
     def put_stored(self, state: IncidentState, before: tuple[Any, ...] | None) -> None:
         """Write `state` over `before`, its row's `stored_values` (None: a new incident)."""

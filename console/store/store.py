@@ -400,7 +400,7 @@ class Store:
                 if history and (op is None or op.entity != history[0].entity):
                     state = fold(history)
                     if state is not None:
-                        writer.put(state, None)
+                        writer.put_stored(state, None)
                         count += 1
                     history = []
                     if len(writer.inserts) >= 1000:
