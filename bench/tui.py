@@ -149,7 +149,10 @@ class Repaints:
         def timed(screen: Screen[object]) -> None:
             original(screen)
             waiting = repaints.waiting
-            if waiting is not None and not waiting[1].done() and waiting[0]():
+            # Only the top screen's refresh draws; a screen under it (the queue, just
+            # covered by an incident) refreshes without drawing anything.
+            if (waiting is not None and screen is screen.app.screen and not waiting[1].done()
+                    and waiting[0]()):
                 waiting[1].set_result((time.perf_counter(), time.process_time()))
 
         Screen._compositor_refresh = timed  # type: ignore[method-assign]
