@@ -143,7 +143,8 @@ def main() -> None:
         raw.turn(50)
     store.close()
     single_rate = singles / ours.seconds
-    line("ops recorded, 1 op per transaction (FULL)", f"{single_rate:,.0f} ops/s",
+    line("ops recorded, 1 op per transaction (FULL)",
+         f"{single_rate:,.0f} ops/s ({ours.cpu / singles * 1e6:.0f} us CPU/op)",
          f"raw sqlite3 {raw.rate:,.0f} rows/s ({row_bytes} B rows)", single_rate / raw.rate,
          ">= 5,000 ops/s or ratio >= 0.70")
 
@@ -159,7 +160,8 @@ def main() -> None:
                                                         for i in range(per_txn)])
         raw.turn(per_txn)
     local_rate = batched / ours.seconds
-    line(f"ops recorded, local, {per_txn} per transaction", f"{local_rate:,.0f} ops/s",
+    line(f"ops recorded, local, {per_txn} per transaction",
+         f"{local_rate:,.0f} ops/s ({ours.cpu / batched * 1e6:.1f} us CPU/op)",
          f"raw sqlite3 {raw.rate:,.0f} rows/s", local_rate / raw.rate, ">= 50,000 ops/s")
 
     make = RemoteSite().op
