@@ -60,16 +60,33 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
+    """How an alert is handled. Its `dedup_key` is derived from the alert when first
+    read: ingest of an event that names its own key never reads it, so never hashes."""
+
     policy: str | None
     team: str | None
     priority: Priority
     severity: Severity
     urgency: Urgency
-    dedup_key: str
+    # What the dedup key is derived from: the alert, and the matching route's template
+    # or else the identifying labels (None: all of them).
+    _alert: Alert = field(repr=False, hash=False)
+    _template: str | None = field(default=None, repr=False)
+    _identifying: Sequence[str] | None = field(default=None, repr=False, hash=False)
     suppressed_by_maintenance: str | None = None
     maintenance_mode: Literal["record_only", "drop"] | None = None
     matched: tuple[str, ...] = ()
     raised_by_repeat: bool = False
+    _dedup_key: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def dedup_key(self) -> str:
+        key = self._dedup_key
+        if key is None:
+            key = (render_dedup(self._template, self._alert) if self._template
+                   else fingerprint(self._alert, self._identifying))
+            object.__setattr__(self, "_dedup_key", key)
+        return key
 
 
 def priority(
@@ -211,17 +228,23 @@ def fingerprint(alert: Alert, identifying: Sequence[str] | None = None) -> str:
     return "fp-" + hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 
+class _Fields(dict[str, Any]):
+    """A dedup template's fields; the fingerprint (a hash) only if the template names it."""
+
+    def __init__(self, alert: Alert) -> None:
+        super().__init__(service=alert.service, severity=alert.severity, source=alert.source,
+                         summary=alert.summary, labels=_Labels(alert.labels))
+        self.alert = alert
+
+    def __missing__(self, key: str) -> str:
+        if key != "fingerprint":
+            raise KeyError(key)
+        return fingerprint(self.alert)
+
+
 def render_dedup(template: str, alert: Alert) -> str:
-    """Fill a dedup template: {service} {severity} {source} {summary} {labels[name]}."""
-    ctx: dict[str, Any] = {
-        "service": alert.service,
-        "severity": alert.severity,
-        "source": alert.source,
-        "summary": alert.summary,
-        "labels": _Labels(alert.labels),
-        "fingerprint": fingerprint(alert),
-    }
-    return string.Formatter().vformat(template, (), ctx)[:DEDUP_MAX]
+    """Fill a dedup template: {service} {severity} {source} {summary} {labels[name]} {fingerprint}."""
+    return string.Formatter().vformat(template, (), _Fields(alert))[:DEDUP_MAX]
 
 
 # --- the decision ------------------------------------------------------------------------------
@@ -272,12 +295,6 @@ def route(
         impact: Impact = got.get("impact", SEVERITY_IMPACT[severity])
         prio = priority(impact, SEVERITY_URGENCY[severity], policy_set.priority_matrix)
     urgency = _urgency(got.get("urgency", defaults.urgency), policy, policy_set, now)
-    template = got.get("dedup_key")
-    dedup = (
-        render_dedup(template, alert)
-        if template
-        else fingerprint(alert, defaults.dedup_labels)
-    )
     window = active_maintenance(policy_set, alert.service, alert.labels, now)
     return RouteDecision(
         policy=policy,
@@ -285,7 +302,9 @@ def route(
         priority=prio,
         severity=severity,
         urgency=urgency,
-        dedup_key=dedup,
+        _alert=alert,
+        _template=got.get("dedup_key"),
+        _identifying=defaults.dedup_labels,
         suppressed_by_maintenance=window.id if window else None,
         maintenance_mode=window.mode if window else None,
         matched=tuple(matched),

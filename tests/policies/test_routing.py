@@ -134,6 +134,23 @@ def test_default_dedup_key_is_a_label_fingerprint_not_the_summary(make_ps: Calla
     assert fingerprint(Alert("x", summary="s1")) != fingerprint(Alert("x", summary="s2"))
 
 
+def test_a_decision_derives_its_dedup_key_once_and_compares_by_what_it_is_derived_from(
+        make_ps: Callable[..., PolicySet]) -> None:
+    ps = make_ps(RULES + """
+[[routes]]
+name = "keyed"
+match = { service = "keyed" }
+set = { dedup_key = "{service}/{fingerprint}" }
+""")
+    a = Alert("keyed", "sev2", "High latency", {"alertname": "Latency"})
+    d = route(a, ps, NOW)
+    assert d.dedup_key == f"keyed/{fingerprint(a)}" == d.dedup_key
+    again = route(a, ps, NOW)
+    assert again == d and hash(again) == hash(d), "one read or none: the same decision"
+    other = route(Alert("keyed", "sev2", "High latency", {"alertname": "Errors"}), ps, NOW)
+    assert other != d and other.dedup_key != d.dedup_key
+
+
 def test_itil_priority_matrix() -> None:
     assert priority("high", "high") == "P1"
     assert priority("high", "medium") == priority("medium", "high") == "P2"
