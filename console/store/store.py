@@ -344,8 +344,11 @@ class Store:
             return writes.act(key, actor, decide)
 
     def receive(self, ops: Iterable[Op]) -> list[Op]:
-        """Apply ops made elsewhere, in one transaction; returns the new ones."""
-        with self._transaction() as conn:
+        """Apply ops made elsewhere, in one transaction; returns the new ones.
+
+        Every statement of it is `Prepared`, so SQLite's transaction is the driver's.
+        """
+        with self._transaction(core=False) as conn:
             fresh = self.log.receive(conn, list(ops))
             by_entity: dict[str, list[Op]] = {}
             for op in fresh:
