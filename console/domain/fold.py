@@ -63,6 +63,70 @@ def _status(state: IncidentState, op: Op, candidate: tuple[int, int]) -> None:
         state.epoch, state.level = candidate
 
 
+def _retrigger(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+    state.alert_count += 1
+
+
+def _ack(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+    epoch = int(p["epoch"])
+    _status(state, op, (epoch, 1))
+    state.acks.append((epoch, op.actor))
+    if epoch == state.epoch and state.acknowledged_at is None:
+        state.acknowledged_at, state.acknowledged_by = at, op.actor
+        _write(state, op, {"assignee": op.actor})
+
+
+def _resolve(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+    epoch = int(p["epoch"])
+    _status(state, op, (epoch, 2))
+    if epoch == state.epoch and state.level == 2 and state.resolved_at is None:
+        state.resolved_at, state.resolved_by = at, op.actor
+
+
+def _new_epoch(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+    _status(state, op, (int(p["epoch"]) + 1, 0))
+
+
+def _escalate(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+    key = (int(p["epoch"]), int(p["loop"]), int(p["level"]))
+    attempt = Attempt(op.op_id, op.site, op.actor, at, str(p.get("reason", "")))
+    step = next((s for s in state.steps if (s.epoch, s.loop, s.level) == key), None)
+    if step is None:
+        state.steps.append(Step(*key, attempts=[attempt]))
+        state.steps.sort(key=lambda s: (s.epoch, s.loop, s.level))
+    else:
+        step.attempts.append(attempt)
+
+
+def _reassign(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+    _write(state, op, {k: p[k] for k in ("team", "policy", "assignee") if k in p})
+
+
+def _set(name: str) -> Callable[[IncidentState, Op, Mapping[str, Any], int], None]:
+    def handle(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+        _write(state, op, {name: p[name]})
+    return handle
+
+
+def _set_urgency(state: IncidentState, op: Op, p: Mapping[str, Any], at: int) -> None:
+    # Raising a low-urgency incident to high pages it afresh: a new epoch, like a reopen.
+    # Without an epoch the urgency itself is read from the log by the engine.
+    if "epoch" in p:
+        _new_epoch(state, op, p, at)
+
+
+# What each kind changes besides the time the incident last moved. NOTE, NOTICE, UPDATE,
+# NOTIFY and TRIGGER (a second trigger of one entity) change nothing else, and
+# have no entry: the hottest kind, a note, costs one failed lookup.
+_HANDLERS: dict[str, Callable[[IncidentState, Op, Mapping[str, Any], int], None]] = {
+    Kind.RETRIGGER: _retrigger, Kind.ACK: _ack, Kind.RESOLVE: _resolve,
+    Kind.REOPEN: _new_epoch, Kind.UNACK: _new_epoch, Kind.ESCALATE: _escalate,
+    Kind.REASSIGN: _reassign, Kind.SET_SEVERITY: _set("severity"),
+    Kind.SET_PRIORITY: _set("priority"), Kind.SET_STAGE: _set("stage"),
+    Kind.SET_URGENCY: _set_urgency,
+}
+
+
 def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
     """Apply one op that sorts after every op already in `state` (mutates it).
 
@@ -74,48 +138,12 @@ def apply(state: IncidentState | None, op: Op) -> IncidentState | None:
         return state  # a newer console's op: no effect until this one learns it
     if state is None:
         return _new_incident(op) if kind == Kind.TRIGGER else None
-    p: Mapping[str, Any] = op.payload
     at = wall_ms(op.hlc)
-    if kind == Kind.RETRIGGER:
-        state.alert_count += 1
-    elif kind == Kind.ACK:
-        epoch = int(p["epoch"])
-        _status(state, op, (epoch, 1))
-        state.acks.append((epoch, op.actor))
-        if epoch == state.epoch and state.acknowledged_at is None:
-            state.acknowledged_at, state.acknowledged_by = at, op.actor
-            _write(state, op, {"assignee": op.actor})
-    elif kind == Kind.RESOLVE:
-        epoch = int(p["epoch"])
-        _status(state, op, (epoch, 2))
-        if epoch == state.epoch and state.level == 2 and state.resolved_at is None:
-            state.resolved_at, state.resolved_by = at, op.actor
-    elif kind in (Kind.REOPEN, Kind.UNACK):
-        _status(state, op, (int(p["epoch"]) + 1, 0))
-    elif kind == Kind.ESCALATE:
-        key = (int(p["epoch"]), int(p["loop"]), int(p["level"]))
-        attempt = Attempt(op.op_id, op.site, op.actor, at, str(p.get("reason", "")))
-        step = next((s for s in state.steps if (s.epoch, s.loop, s.level) == key), None)
-        if step is None:
-            state.steps.append(Step(*key, attempts=[attempt]))
-            state.steps.sort(key=lambda s: (s.epoch, s.loop, s.level))
-        else:
-            step.attempts.append(attempt)
-    elif kind == Kind.REASSIGN:
-        _write(state, op, {k: p[k] for k in ("team", "policy", "assignee") if k in p})
-    elif kind == Kind.SET_SEVERITY:
-        _write(state, op, {"severity": p["severity"]})
-    elif kind == Kind.SET_PRIORITY:
-        _write(state, op, {"priority": p["priority"]})
-    elif kind == Kind.SET_STAGE:
-        _write(state, op, {"stage": p["stage"]})
-    elif kind == Kind.SET_URGENCY and "epoch" in p:
-        # Raising a low-urgency incident to high pages it afresh: a new epoch, like a reopen.
-        _status(state, op, (int(p["epoch"]) + 1, 0))
-    # NOTE, NOTICE, NOTIFY, SET_URGENCY without an epoch (the urgency itself is read
-    # from the log by the engine) and TRIGGER (a second trigger of one entity)
-    # change no field but the time the incident last moved.
-    state.updated_at = max(state.updated_at, at)
+    handle = _HANDLERS.get(kind)
+    if handle is not None:
+        handle(state, op, op.payload, at)
+    if at > state.updated_at:
+        state.updated_at = at
     state.last = op.sort_key
     return state
 
