@@ -23,11 +23,8 @@ from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
-import policies
 from console.i18n import _, _l, ngettext
 from console.notify.bus import BUS, ConsoleNotice
-from console.store.store import Store
-from policies import PolicySet
 
 from .commands import ConsoleCommands
 from .context import Context
@@ -42,7 +39,11 @@ from .services.status import Services, from_node
 from .services.watch import StoreWatcher
 
 if TYPE_CHECKING:
+    # `policies` is imported by the worker that reads the policy set, after the first
+    # frame (its models and watchfiles cost ~0.1 s of CPU the first frame need not wait for).
     from console.node import NodeState
+    from console.store.store import Store
+    from policies import PolicySet, ReloadResult
     from sync.service import PeerStatus
 
 SCREENS_BY_NUMBER = ("queue", "incident", "oncall", "handoff", "peers", "policies", "reports")
@@ -158,6 +159,7 @@ class SunrelayApp(App[None]):
             return
         self._started = True
         self._freeze_heap()
+        self.ctx.overrides  # noqa: B018 -- made here, before the workers that share it
         self.run_worker(self._watch_store, name="store-watch", group="store-watch", thread=True,
                         exclusive=True, exit_on_error=False)
         self._start_node()
@@ -181,12 +183,17 @@ class SunrelayApp(App[None]):
         collection walking them all held the UI for 100-300 ms every few seconds of
         typing. Called twice, so what it keeps from ever being collected (cyclic
         garbage lying about at those two moments) is bounded; `on_unmount` gives it
-        back, for the processes (tests) that run one console after another."""
+        back, for the processes (tests) that run one console after another. The first
+        call also turns the collector back on: `sunrelay console` starts with it off
+        (console/tui/cli.py), so that it does not walk start-up's objects either (and
+        `on_unmount` too, should the first screenful never have come)."""
         gc.freeze()
+        gc.enable()
 
     async def on_unmount(self) -> None:
         self._closing = True
         gc.unfreeze()
+        gc.enable()
         self._unsubscribe()
         if self.runtime is not None:  # releases the engine lease before the process ends
             await asyncio.to_thread(self.runtime.stop, 10.0)
@@ -220,10 +227,12 @@ class SunrelayApp(App[None]):
     def _load_policies(self, directory: Path) -> None:
         """The first load runs after the first frame: the queue shows at once and
         gains its deadlines a moment later."""
-        result = policies.reload(directory, None)
+        from policies import reload
+
+        result = reload(directory, None)
         self.call_from_thread(self._policies_loaded, result)
 
-    def _policies_loaded(self, result: policies.ReloadResult) -> None:
+    def _policies_loaded(self, result: ReloadResult) -> None:
         self._set_policies(result)
         if not result.ok:
             self.notify(ngettext(
@@ -234,14 +243,16 @@ class SunrelayApp(App[None]):
                     directory=self.ctx.policy_dir, n=len(result.problems)), severity="error")
         self.policies_changed.publish(None)
 
-    def _set_policies(self, result: policies.ReloadResult) -> None:
+    def _set_policies(self, result: ReloadResult) -> None:
         self.ctx.set_policies(result.in_force, result.problems)
         if self.runtime is not None and result.in_force is not None:
             self.runtime.policy_set = result.in_force
         self._start_node()
 
     async def _watch_policies(self, directory: Path) -> None:
-        async for result in policies.awatch(directory, yield_initial=False):
+        from policies import awatch
+
+        async for result in awatch(directory, yield_initial=False):
             self._set_policies(result)
             if result.ok:
                 self.notify(_("Policies reloaded ({files})").format(

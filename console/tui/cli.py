@@ -6,6 +6,7 @@ never pay for it.
 
 from __future__ import annotations
 
+import gc
 import getpass
 import os
 import shutil
@@ -63,7 +64,13 @@ def run_console(url: str | None, actor: str, policy_dir: Path | None, *, no_mous
                 serve: ServeOptions | None, site_name: str | None = None) -> None:
     """Open the store and the policies, and run the console (with its Node when
     `serve`) until it is quit or the terminal goes away (SIGHUP) or it is told to
-    stop (SIGTERM): exit status 0."""
+    stop (SIGTERM): exit status 0.
+
+    The collector is off from here until the queue's first screenful is on the
+    terminal (`SunrelayApp.first_rows_shown` freezes the heap and turns it back
+    on): start-up makes objects that live as long as the console (modules, the
+    store, the screens), and collecting among them cost ~0.1 s of the first frame."""
+    gc.disable()
     keymap = parse_keys(keys)
     if low_color:
         os.environ["TEXTUAL_COLOR_SYSTEM"] = "standard"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on
@@ -15,7 +16,6 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from console.i18n import _, _l
-from policies.timeutil import zone
 
 from ..services import queue
 from ..services.actions import Target
@@ -70,7 +70,8 @@ class QueueScreen(IncidentActions):
 
     def _day_start(self) -> datetime:
         now = self.ctx.clock.now()
-        tz = zone(self.ctx.me.time_zone) if self.ctx.me.time_zone else now.astimezone().tzinfo
+        me = self.ctx.me  # a zone the policy set has checked (see services.status.header)
+        tz = ZoneInfo(me.time_zone) if me.time_zone else now.astimezone().tzinfo
         return now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
 
     def reload(self) -> None:

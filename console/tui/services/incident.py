@@ -3,36 +3,32 @@ policy says is due next, and the timeline with where each op came from.
 
 Here the console can afford the exact answer (`policies.due`, `sla_clock`)
 because it computes it for one incident, not ten thousand.
+
+`policies`, and the engine's adapter that brings it, are imported by the
+functions that use them: the queue imports this module before its first frame,
+and the policy set is read after it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select
 
 from console import i18n
 from console.domain.fold import wall_ms
 from console.domain.timeline import describe
-from console.engine.adapter import adapt, pause_stages
 from console.i18n import _, _l
 from console.store import db
 from console.store.projection import ms_to_dt
 from console.store.store import Store
 from console.store.tables import Incident
-from policies import PolicySet, due, sla_clock
-from policies.escalation import (
-    Action,
-    Escalate,
-    Exhausted,
-    IncidentView,
-    RaiseUrgency,
-    RetriggerStaleAck,
-    SlaBreach,
-    SlaWarning,
-    UpdateReminder,
-)
+
+if TYPE_CHECKING:
+    from policies import PolicySet
+    from policies.escalation import Action, IncidentView
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 # The store's status values as people read them.
@@ -110,6 +106,16 @@ def site_names(engine: Engine) -> dict[str, str]:
 
 
 def describe_action(action: Action, ps: PolicySet) -> str:
+    from policies.escalation import (
+        Escalate,
+        Exhausted,
+        RaiseUrgency,
+        RetriggerStaleAck,
+        SlaBreach,
+        SlaWarning,
+        UpdateReminder,
+    )
+
     if isinstance(action, Escalate):
         people = ", ".join(ps.people[p].name if p in ps.people else p for p in action.people)
         text = _("notify level {level}: {people}") if action.notify_only else _(
@@ -132,6 +138,8 @@ def describe_action(action: Action, ps: PolicySet) -> str:
 
 def coming(view: IncidentView, ps: PolicySet, now: datetime) -> list[Coming]:
     """Overdue actions, then the next one the policy foresees."""
+    from policies import due
+
     result = due(view, ps, now)
     out = [Coming(a.at, describe_action(a, ps)) for a in result.actions]
     if result.next_due_at is not None:
@@ -143,6 +151,8 @@ def coming(view: IncidentView, ps: PolicySet, now: datetime) -> list[Coming]:
 
 
 def clocks(view: IncidentView, ps: PolicySet, now: datetime) -> list[Clock]:
+    from policies import sla_clock
+
     target = ps.sla_for(view.priority)
     if target is None:
         return []
@@ -158,6 +168,8 @@ def clocks(view: IncidentView, ps: PolicySet, now: datetime) -> list[Clock]:
 
 
 def load(store: Store, key: str, ps: PolicySet | None, now: datetime) -> Detail:
+    from console.engine.adapter import adapt, pause_stages
+
     row = store.find(key)
     state = store.get(row.id)
     ops = store.timeline(row.id)

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from console.store.store import Store
-from policies import PolicySet
-
 if TYPE_CHECKING:
     import socket
 
     from console.node import Node, NodeState
+    from console.store.store import Store
+    from policies import PolicySet
     from sync.service import PeerStatus
 
 STATE_EVERY_S = 1.0

@@ -8,6 +8,9 @@ delay for the current level, counted from when that step began), and the SLA
 goals to acknowledge and to resolve. Calling `policies.due` per row would be
 exact but costs about half a millisecond each, five seconds for 10,000 rows;
 the incident screen calls it for the one incident it shows.
+
+`policies` is imported where a policy set is at hand, never by this module:
+the queue's first screenful is shown before the policy set is read.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, select
 
@@ -26,13 +29,13 @@ from console.i18n import _l
 from console.store import db
 from console.store.projection import ms_to_dt
 from console.store.tables import Incident
-from policies import PolicySet
-from policies.calendars import add as calendar_add
-from policies.calendars import open_spans
-from policies.models import Calendar
 from sync.tables import OpLogRow
 
 from ..model import QueueRow
+
+if TYPE_CHECKING:
+    from policies import PolicySet
+    from policies.models import Calendar
 
 INCIDENTS = Incident.__table__  # type: ignore[attr-defined]
 OPS = OpLogRow.__table__  # type: ignore[attr-defined]
@@ -90,6 +93,8 @@ class BusinessClock:
         self.starts: list[float] = []
 
     def _extend(self) -> None:
+        from policies.calendars import open_spans
+
         spans = open_spans(self.calendar, self.hi, self.hi + self.STEP)
         self.spans += spans
         self.starts += [a for a, _ in spans]
@@ -98,7 +103,9 @@ class BusinessClock:
     def add(self, start: datetime, goal: timedelta) -> datetime | None:
         at, need = start.timestamp(), goal.total_seconds()
         if at < self.lo or need <= 0:
-            return calendar_add(self.calendar, start, goal, [])
+            from policies.calendars import add
+
+            return add(self.calendar, start, goal, [])
         i = max(0, bisect_right(self.starts, at) - 1)
         limit = at + 3660 * 86400.0
         while self.hi < limit:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from console import i18n
 from console.i18n import _, _l, ngettext
-from policies.timeutil import zone
 
 from ..model import HeaderInfo
 from .queue import Me
@@ -77,7 +77,9 @@ def sync_text(peers: tuple[PeerView, ...], *, short: bool = False) -> str:
 
 def header(site: str, region: str | None, me: Me, on_call: bool, now: datetime,
            services: Services, readonly: bool) -> HeaderInfo:
-    local = now.astimezone(zone(me.time_zone)) if me.time_zone else now.astimezone()
+    # A zone the policy set has checked: ZoneInfo, not `policies.timeutil`, whose import
+    # brings the whole policy package before the first frame.
+    local = now.astimezone(ZoneInfo(me.time_zone)) if me.time_zone else now.astimezone()
     return HeaderInfo(site, region, me.person or me.actor, on_call,
                       i18n.moment(local, local.tzinfo or UTC, None, "EHm"),
                       i18n.moment(now, UTC, None) + "Z", services.engine, services.sync,
