@@ -169,8 +169,15 @@ class Contacts(Model):
 
 
 class NotificationRule(Model):
+    model_config = ConfigDict(frozen=True)  # people without rules of their own share _AT_ONCE's
+
     channel: Channel
     after: Duration = timedelta(0)
+
+
+# The rules of a person without explicit ones, each at once: built once, not for every page.
+_AT_ONCE: dict[Channel, NotificationRule] = {
+    ch: NotificationRule(channel=ch) for ch in ("console", "email", "webhook", "slack", "command")}
 
 
 class NotificationRules(Model):
@@ -191,13 +198,13 @@ class Person(Model):
         explicit = self.notify.high if urgency == "high" else self.notify.low
         if explicit is not None:
             return explicit
-        rules = [NotificationRule(channel="console")]
+        rules = [_AT_ONCE["console"]]
         if urgency == "high":
             c = self.contacts
             channels: tuple[Channel, ...] = ("email", "webhook", "slack", "command")
             for ch in channels:
                 if getattr(c, ch):
-                    rules.append(NotificationRule(channel=ch))
+                    rules.append(_AT_ONCE[ch])
         return rules
 
     def address(self, channel: Channel) -> str | None:
