@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
 from console.domain.fold import wall_ms
@@ -10,7 +11,7 @@ from console.store.store import Store
 from sync import snapshot
 from sync.oplog import BadOpError
 from sync.ops import Op
-from sync.replica import Outcome
+from sync.replica import Outcome, Status
 
 
 class StoreReplica:
@@ -45,19 +46,36 @@ class StoreReplica:
     def apply(self, ops: Sequence[Op]) -> list[Outcome]:
         """Ops stamped beyond this clock's tolerance wait (with the rest of their
         site's chain behind them) instead of dragging the clock forward."""
+        held, new = self._receive(ops)
+        return [held.get(op.op_id) or Outcome(op.op_id, "accepted" if op.op_id in new else "duplicate")
+                for op in ops]
+
+    def apply_counts(self, ops: Sequence[Op]) -> Counter[Status]:
+        """`apply`, counted by status without an `Outcome` per op: what a snapshot
+        stream keeps of its lots of thousands."""
+        held, new = self._receive(ops)
+        counts: Counter[Status] = Counter()
+        for op in ops:
+            op_id = op.op_id
+            counts["held" if op_id in held else "accepted" if op_id in new else "duplicate"] += 1
+        return counts
+
+    def _receive(self, ops: Sequence[Op]) -> tuple[dict[str, Outcome], set[str]]:
+        """Store the ops that may be stored now: the outcomes of those held back,
+        and the ids of those that were new."""
         clock = self.store.clock
         horizon = clock.physical() + clock.max_offset_ms
-        outcomes: dict[str, Outcome] = {}
-        held: set[str] = set()
+        held: dict[str, Outcome] = {}
+        sites_held: set[str] = set()
         ready: list[Op] = []
         for op in sorted(ops, key=lambda o: (o.site, o.seq)):
-            ahead = wall_ms(op.hlc) - clock.physical()
             if op.site in self.quarantined:
-                outcomes[op.op_id] = Outcome(op.op_id, "held", f"site quarantined: "
-                                             f"{self.quarantined[op.site]}")
-            elif op.site in held or wall_ms(op.hlc) > horizon:
-                held.add(op.site)
-                outcomes[op.op_id] = Outcome(
+                held[op.op_id] = Outcome(op.op_id, "held", f"site quarantined: "
+                                         f"{self.quarantined[op.site]}")
+            elif op.site in sites_held or wall_ms(op.hlc) > horizon:
+                sites_held.add(op.site)
+                ahead = wall_ms(op.hlc) - clock.physical()
+                held[op.op_id] = Outcome(
                     op.op_id, "held", f"stamped {ahead / 1000:.0f} s ahead of this console's clock")
             else:
                 ready.append(op)
@@ -68,9 +86,7 @@ class StoreReplica:
             raise
         if new and self._on_new_ops is not None:
             self._on_new_ops()
-        for op in ready:
-            outcomes[op.op_id] = Outcome(op.op_id, "accepted" if op.op_id in new else "duplicate")
-        return [outcomes[op.op_id] for op in ops]
+        return held, new
 
     def policy_digest(self) -> str | None:
         return self._policy_digest()
