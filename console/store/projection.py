@@ -137,12 +137,6 @@ def stored_values(state: IncidentState) -> tuple[Any, ...]:
     )
 
 
-def incident_values(state: IncidentState) -> dict[str, Any]:
-    """The values of `FOLD_COLUMNS` as an `Incident` holds them (times as datetimes)."""
-    return {name: (None if value is None else ms_to_dt(value)) if name in TIME_COLUMNS else value
-            for name, value in zip(FOLD_COLUMNS, stored_values(state), strict=True)}
-
-
 def row_values(row: Any) -> tuple[Any, ...]:
     """A row read with datetimes (`Row` or `Incident`) in the form of `stored_values`."""
     return tuple(
