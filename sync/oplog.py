@@ -55,8 +55,13 @@ class _Plan:
             (name, None if name in verbatim
              else compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in names]
-        # Rows of values in `keys` order are the driver's parameters as they are.
-        self.as_given = (self.positional and not self.defaults and self.names == list(keys or ())
+        # Rows of values in `keys` order are the driver's parameters as they are, or
+        # become them by position (each value to its slot, through its processor).
+        self.slots: list[tuple[int, Callable[[Any], Any] | None]] | None = None
+        if self.positional and not self.defaults and keys and set(self.names) <= set(keys):
+            index = {key: n for n, key in enumerate(keys)}
+            self.slots = [(index[name], process) for name, process in self.binds]
+        self.as_given = (self.slots is not None and self.names == list(keys or ())
                          and all(process is None for _, process in self.binds))
         columns: list[ColumnElement[Any]] = list(getattr(statement, "selected_columns", ()))
         self.row: Any = namedtuple("Row", [str(c.key) for c in columns], rename=True)  # type: ignore[misc]
@@ -133,11 +138,16 @@ class Prepared:
         """Execute for each row of values given in `columns` order; the rows affected.
 
         Where the driver takes such rows as they are (SQLite, no value to process),
-        nothing is built per row.
+        nothing is built per row; where it takes values by position, a tuple.
         """
         plan = self._plan(conn.dialect)
         if plan.as_given:
             return int(self._run(conn, plan, rows, many=True).rowcount)
+        slots = plan.slots
+        if slots is not None:
+            return int(self._run(conn, plan, [
+                tuple([row[n] if process is None else process(row[n]) for n, process in slots])
+                for row in rows], many=True).rowcount)
         keys = self.columns or ()
         return self.run(conn, [dict(zip(keys, row, strict=True)) for row in rows])
 

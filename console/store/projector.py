@@ -43,7 +43,7 @@ def _binds(columns: tuple[str, ...]) -> dict[str, BindParameter[Any]]:
     return {name: bindparam(name, type_=_type(name)) for name in columns}
 
 
-_INSERT = Prepared(INCIDENTS.insert().values(_binds(FOLD_COLUMNS)))
+_INSERT = Prepared(INCIDENTS.insert().values(_binds(FOLD_COLUMNS)), FOLD_COLUMNS)
 _POSITIONS = range(len(FOLD_COLUMNS))
 # One update statement per set of changed columns; few sets ever occur.
 _UPDATES: dict[tuple[int, ...], Prepared] = {}
@@ -54,32 +54,34 @@ def _update(changed: tuple[int, ...]) -> Prepared:
     if update is None:
         columns = tuple(FOLD_COLUMNS[n] for n in changed)
         update = _UPDATES[changed] = Prepared(
-            INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")).values(_binds(columns)))
+            INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")).values(_binds(columns)),
+            (*columns, "b_id"))
     return update
 
 
 class ProjectionWriter:
+    """Rows go to `Prepared.run_rows` as tuples: no dict per incident."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.inserts: list[dict[str, Any]] = []
-        self.updates: dict[tuple[int, ...], list[dict[str, Any]]] = {}
+        self.inserts: list[tuple[Any, ...]] = []  # `stored_values`
+        self.updates: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # changed values, id
 
     def put_stored(self, state: IncidentState, before: tuple[Any, ...] | None) -> None:
         """Write `state` over `before`, its row's `stored_values` (None: a new incident)."""
         values = stored_values(state)
         if before is None:
-            self.inserts.append(dict(zip(FOLD_COLUMNS, values, strict=True)))
+            self.inserts.append(values)
             return
         changed = tuple([n for n in _POSITIONS if before[n] != values[n]])
         if changed:
-            row = {FOLD_COLUMNS[n]: values[n] for n in changed}
-            row["b_id"] = state.id
-            self.updates.setdefault(changed, []).append(row)
+            self.updates.setdefault(changed, []).append(
+                (*[values[n] for n in changed], state.id))
 
     def flush(self) -> None:
         if self.inserts:
-            _INSERT.run(self.conn, self.inserts)
+            _INSERT.run_rows(self.conn, self.inserts)
             self.inserts = []
         for changed, rows in self.updates.items():
-            _update(changed).run(self.conn, rows)
+            _update(changed).run_rows(self.conn, rows)
         self.updates = {}
