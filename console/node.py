@@ -170,7 +170,7 @@ class Node:
                        overrides=OverrideLog(store.engine)),
                 Dispatcher(store, channels, metrics=metrics, batch=ENGINE_BATCH),
                 elector_for(store.engine, timedelta(seconds=options.lease_seconds)),
-                renew_every=max(0.2, options.lease_seconds / 3), offload=committer.call)
+                renew_every=max(0.2, options.lease_seconds / 3), committer=committer)
             jobs.append(self.runner.run)
             jobs.append(functools.partial(
                 self._handoffs, HandoffRunner(store, policy_set, regions=options.regions)))

@@ -62,9 +62,12 @@ class EngineRunner:
     def __init__(self, engine: Engine, dispatcher: Dispatcher, elector: Elector, *,
                  clock: Callable[[], datetime] = utcnow, interval: float = 1.0,
                  renew_every: float = 5.0, min_gap: float = 0.1, slice_s: float = 0.05,
-                 offload: Offload = asyncio.to_thread) -> None:
+                 committer: GroupCommitter | None = None) -> None:
         self.engine = engine
-        self.offload = offload
+        # The ingest writer thread, if any: the runner's store work runs on it, taking turns
+        # with ingest, and the leader pages new incidents inside its group transactions.
+        self.committer = committer
+        self.offload: Offload = committer.call if committer is not None else asyncio.to_thread
         self.dispatcher = dispatcher
         self.elector = elector
         self.clock = clock
@@ -136,7 +139,7 @@ class EngineRunner:
         leader = False
         renew_at = 0.0
         dispatching: asyncio.Task[None] | None = None
-        committer = _committer(self.offload)
+        committer = self.committer
         if committer is not None:
             committer.within = self._within
         try:
@@ -231,9 +234,3 @@ class EngineRunner:
             if report is None or report.handled < self.dispatcher.batch:
                 with contextlib.suppress(TimeoutError):  # retries come due on their own: poll too
                     await asyncio.wait_for(self._notify.wait(), self.interval)
-
-
-def _committer(offload: Offload) -> GroupCommitter | None:
-    """The group committer whose writer thread `offload` is (`GroupCommitter.call`), if any."""
-    owner = getattr(offload, "__self__", None)
-    return owner if isinstance(owner, GroupCommitter) else None

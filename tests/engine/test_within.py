@@ -65,7 +65,7 @@ async def leading(tmp_path: Path, url: str | None = None, gap: float = 3600) -> 
     elector = elector_for(store.engine, TTL) if url else SqliteLease(store.engine, TTL)
     runner = EngineRunner(Engine(store, lambda: ps), Dispatcher(store, {"console": ConsoleChannel(Bus())}),
                           elector, clock=lambda: clock.now, interval=3600, renew_every=3600, min_gap=gap,
-                          offload=committer.call)
+                          committer=committer)
     committer.start()
     task = asyncio.create_task(runner.run())
     try:
