@@ -6,6 +6,7 @@ takes `now` as an argument.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -14,11 +15,12 @@ import typer
 
 import policies
 from console import i18n
+from console.cli import DbOpt, opened
 from console.i18n import _, _l, ngettext
 from console.paths import default_policies_dir as default_policies_dir
 from policies.followthesun import group_on_call
 from policies.ics import schedule_ics
-from policies.schedule import next_change, on_call
+from policies.schedule import ShiftOverride, next_change, on_call
 from policies.simulate import render
 from policies.timeutil import parse_duration, parse_instant, zone
 
@@ -154,6 +156,19 @@ def _people(ps: policies.PolicySet, ids: tuple[str, ...], at: datetime) -> str:
     return ", ".join(_person(ps, x, at) for x in ids) or _("NOBODY")
 
 
+def recorded_overrides(url: str | None) -> Sequence[ShiftOverride]:
+    """The overrides recorded in the store (`sunrelay oncall override`, the console's `t`),
+    so `who` names whom the engine would page. No store yet: none, and none is made."""
+    from console.overrides import OverrideLog
+    from console.store.db import resolve_url
+
+    resolved = resolve_url(url)
+    if resolved.startswith("sqlite:///") and not Path(resolved.removeprefix("sqlite:///")).exists():
+        return ()
+    with opened(url) as store:
+        return OverrideLog(store.engine)()
+
+
 # `who` is mounted on the root command by console.cli, hence its help there.
 WHO_HELP = _l("On call now and next, per schedule and follow-the-sun group, in local time.")
 
@@ -169,13 +184,15 @@ def who(
     out: Annotated[Path | None, typer.Option("--out", help=_l("Where --ics writes."))] = None,
     days: Annotated[int, typer.Option(help=_l("Days of shifts for --ics."))] = 30,
     policies_dir: PoliciesOpt = None,
+    db: DbOpt = None,
 ) -> None:
     ps = _load(policies_dir)
     now = _now(at)
+    overrides = recorded_overrides(db)
     if ics is not None:
         if ics not in ps.schedules:
             raise typer.BadParameter(_("unknown schedule {name!r}").format(name=ics), param_hint="--ics")
-        data = schedule_ics(ps, ics, now, now + timedelta(days=days))
+        data = schedule_ics(ps, ics, now, now + timedelta(days=days), overrides)
         target = out or Path(f"{ics}.ics")
         target.write_bytes(data)
         typer.echo(ngettext("wrote {file} ({days} day of {schedule})",
@@ -188,8 +205,8 @@ def who(
             continue
         found = True
         typer.echo(_("schedule {id} ({zone})").format(id=sid, zone=sched.time_zone))
-        typer.echo("  " + _("now:  {people}").format(people=_people(ps, on_call(sched, now), now)))
-        nxt = next_change(sched, now)
+        typer.echo("  " + _("now:  {people}").format(people=_people(ps, on_call(sched, now, overrides), now)))
+        nxt = next_change(sched, now, overrides)
         if nxt is not None:
             typer.echo("  " + _("next: {people} from {start} ({relative})").format(
                 people=_people(ps, nxt.people, nxt.start),
@@ -199,11 +216,11 @@ def who(
         if schedule is not None and gid != schedule:
             continue
         found = True
-        g = group_on_call(group, ps.schedules, now)
+        g = group_on_call(group, ps.schedules, now, overrides)
         typer.echo(_("follow-the-sun {id}: region {region}").format(id=gid, region=g.region))
         typer.echo("  " + _("now:  {people}").format(people=_people(ps, g.people, now)))
         if g.handoff_at is not None:
-            after = group_on_call(group, ps.schedules, g.handoff_at)
+            after = group_on_call(group, ps.schedules, g.handoff_at, overrides)
             typer.echo("  " + _("next: {region}: {people} at {start} UTC ({relative})").format(
                 region=after.region, people=_people(ps, after.people, g.handoff_at),
                 start=i18n.moment(g.handoff_at, UTC), relative=i18n.relative(g.handoff_at - now)))

@@ -101,3 +101,25 @@ def test_cli_override_list_cancel(tmp_path: Path) -> None:
     bad = run("override", "--schedule", "nope", "--start", "2030-03-10 09:00 UTC", "--end",
               "2030-03-10 10:00 UTC", "--as", "citra")
     assert bad.returncode == 1 and "no schedule 'nope'" in bad.stderr
+
+
+def test_who_names_whoever_took_the_shift(tmp_path: Path) -> None:
+    """`sunrelay who` answers as the engine pages: with the overrides recorded in the store,
+    and without making a store where there is none."""
+    db = tmp_path / "w.db"
+    env = {"SUNRELAY_DB": str(db), "SUNRELAY_SITE": "JKT", "SUNRELAY_POLICIES": str(EXAMPLES),
+           "PATH": "/usr/bin:/bin"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "console", *args],
+                              env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    who = ("who", "--at", "2030-03-11 10:00 Asia/Jakarta", "--schedule", "sre-jakarta")
+    assert "now:  Ayu Lestari" in run(*who).stdout
+    assert not db.exists()
+    run("oncall", "override", "--schedule", "sre-jakarta", "--start", "2030-03-11 09:00 Asia/Jakarta",
+        "--end", "2030-03-11 12:00 Asia/Jakarta", "--person", "budi", "--as", "citra")
+    answer = run(*who).stdout
+    assert "now:  Budi" in answer and "next: Ayu Lestari" in answer
