@@ -302,7 +302,7 @@ async def test_policy_edit_is_shown_live(tmp_path: Path, store: Store) -> None:
         assert app.ctx.policies is not None and app.ctx.policies.digest == ps.digest
 
 
-async def test_take_a_shift_from_the_on_call_screen(store: Store, policy_set: policies.PolicySet) -> None:
+async def test_take_a_shift_and_cancel_it_from_the_on_call_screen(store: Store, policy_set: policies.PolicySet) -> None:
     from console.overrides import OverrideLog
 
     app = make_app(store, policy_set)
@@ -325,6 +325,14 @@ async def test_take_a_shift_from_the_on_call_screen(store: Store, policy_set: po
         assert any("You are on call for database-primary" in t for t in toasts(app))
         assert "database-primary: Budi Santoso" in texts(app)
         assert "Budi Santoso" in texts(app).split("database-primary", 1)[1].split("\n", 1)[0]
+        await pilot.press("c", "enter", "n")  # the one override; then no
+        await settle(pilot)
+        assert OverrideLog(store.engine)() != ()
+        await pilot.press("c", "enter", "y")
+        await settle(pilot)
+        assert OverrideLog(store.engine)() == ()
+        assert any("Override cancelled: database-primary" in t for t in toasts(app))
+        assert "database-primary: Budi Santoso" not in texts(app)
 
 
 async def test_mark_many_and_act_on_them(store: Store, policy_set: policies.PolicySet) -> None:

@@ -1,6 +1,7 @@
 """Who is on call now and next for every schedule and follow-the-sun group, in
 each person's local time, the time to each hand-off, a 24-hour coverage strip
-per region, the overrides in force, and "I'll take this shift" (`t`)."""
+per region, the overrides in force, "I'll take this shift" (`t`) and cancelling an
+override (`c`)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class OnCallScreen(ConsoleScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "take", _l("Take a shift"), id="oncall.take"),
+        Binding("c", "cancel_override", _l("Cancel an override"), id="oncall.cancel"),
     ]
     DEFAULT_CSS = """
     OnCallScreen #oncall { height: 1fr; padding: 0 1; }
@@ -70,7 +72,7 @@ class OnCallScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="oncall"):
             yield Static(id="rotas")
-            yield Static(_("Overrides (t: I'll take this shift)"), classes="section")
+            yield Static(_("Overrides (t: I'll take this shift, c: cancel one)"), classes="section")
             yield Static(id="overrides")
             yield Static(_("Next 24 hours, by region (hours are local)"), classes="section")
             yield Coverage(id="coverage")
@@ -100,7 +102,7 @@ class OnCallScreen(ConsoleScreen):
         self.query_one(Coverage).show(lanes)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return not (action == "take" and self.ctx.readonly)
+        return not (action in ("take", "cancel_override") and self.ctx.readonly)
 
     def action_take(self) -> None:
         """Pick a schedule, confirm, and record an override putting me on call for
@@ -148,6 +150,50 @@ class OnCallScreen(ConsoleScreen):
         def done(made: overrides.Override) -> None:
             self.notify(_("You are on call for {schedule} until {until}Z")
                         .format(schedule=made.schedule, until=until(made.end)), markup=False)
+            self.ctx.recheck_duty()
+            self.reload()
+
+        self.background("act", work, done)
+
+    def action_cancel_override(self) -> None:
+        """Pick an override in force or ahead, confirm, and withdraw it: its schedule
+        goes back to its rota, on every console."""
+        ctx = self.ctx
+        ps, now = ctx.policies, ctx.clock.now()
+        active = [o for o in ctx.overrides.active if o.end > now]
+        if ps is None or not active:
+            self.notify(_("No override to cancel"), severity="warning")
+            return
+        by_id = {o.id: o for o in active}
+
+        def name(pid: str) -> str:
+            return ps.people[pid].name if pid in ps.people else pid
+
+        def chosen(oid: str | None) -> None:
+            if oid is None:
+                return
+            o = by_id[oid]
+            question = _("Cancel the override putting {who} on call for {schedule} until "
+                         "{until}Z?").format(who=name(o.user), schedule=o.schedule, until=until(o.end))
+            self.app.push_screen(ConfirmScreen(question),
+                                 lambda yes: self._cancel(o) if yes else None)
+
+        self.app.push_screen(ChoiceScreen(_("Cancel an override"), [
+            (o.id, _("{schedule}  {who} until {until}Z, by {by}").format(
+                schedule=o.schedule, who=name(o.user), until=until(o.end), by=o.by))
+            for o in active]), chosen)
+
+    def _cancel(self, chosen: overrides.Override) -> None:
+        store, actor, log = self.ctx.store, self.ctx.actor, self.ctx.overrides
+
+        def work() -> overrides.Override:
+            gone = overrides.cancel(store, log, actor, chosen.id)
+            log.refresh()
+            return gone
+
+        def done(gone: overrides.Override) -> None:
+            self.notify(_("Override cancelled: {schedule} is back on its rota")
+                        .format(schedule=gone.schedule), markup=False)
             self.ctx.recheck_duty()
             self.reload()
 
