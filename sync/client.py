@@ -218,7 +218,7 @@ async def stream_all(client: PeerClient, replica: Replica, *, apply_ops: int = A
     committed. Anything held back ends the stream early: the pull loop
     fetches the rest once it can be applied."""
     taken: Counter[Status] = Counter()
-    applying: asyncio.Task[list[Outcome]] | None = None
+    applying: asyncio.Task[Counter[Status]] | None = None
     lot: list[Op] = []
 
     async def landed() -> bool:
@@ -226,7 +226,7 @@ async def stream_all(client: PeerClient, replica: Replica, *, apply_ops: int = A
         nonlocal applying
         if applying is not None:
             task, applying = applying, None
-            taken.update(o.status for o in await task)
+            taken.update(await task)
         return not taken["held"]
 
     vector = await asyncio.to_thread(replica.vector)
@@ -238,10 +238,10 @@ async def stream_all(client: PeerClient, replica: Replica, *, apply_ops: int = A
                 continue
             if not await landed():
                 return taken
-            applying = asyncio.create_task(asyncio.to_thread(replica.apply, lot))
+            applying = asyncio.create_task(asyncio.to_thread(replica.apply_counts, lot))
             lot = []
         if await landed() and lot:
-            taken.update(o.status for o in await asyncio.to_thread(replica.apply, lot))
+            taken.update(await asyncio.to_thread(replica.apply_counts, lot))
         return taken
     finally:
         await stream.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -42,6 +43,10 @@ class Replica(Protocol):
         """Store and fold ops in one transaction; refuse the whole batch by raising
         CorruptOpError or EquivocationError. Ops stamped too far in the future are
         `held`: not stored now, fetched again by a later pull."""
+        ...
+
+    def apply_counts(self, ops: Sequence[Op]) -> Counter[Status]:
+        """`apply`, counted by status: what a snapshot stream keeps of lots of thousands."""
         ...
 
     def policy_digest(self) -> str | None: ...
