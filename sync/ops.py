@@ -110,14 +110,19 @@ class Op(NamedTuple):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Op:
         """Parse an op from untrusted JSON; every field is type-checked."""
-        expected: dict[str, type] = {
-            "op_id": str, "site": str, "seq": int, "hlc": str, "actor": str, "entity": str,
-            "kind": str, "payload": dict, "schema": int, "prev_hash": str, "hash": str,
-        }
-        for name, kind in expected.items():
+        values = []
+        for name, kind in _FIELD_TYPES:
             value = data.get(name)
             if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
                 raise ValueError(f"op field {name!r} must be {kind.__name__}, got {value!r}")
+            values.append(value)
         if data["seq"] < 1:
             raise ValueError(f"op field 'seq' must be >= 1, got {data['seq']}")
-        return cls._make([data[name] for name in expected])
+        return cls._make(values)
+
+
+# `Op`'s fields in order, with the JSON type `Op.from_dict` requires of each.
+_FIELD_TYPES: tuple[tuple[str, type], ...] = (
+    ("op_id", str), ("site", str), ("seq", int), ("hlc", str), ("actor", str), ("entity", str),
+    ("kind", str), ("payload", dict), ("schema", int), ("prev_hash", str), ("hash", str),
+)
