@@ -302,7 +302,8 @@ async def test_policy_edit_is_shown_live(tmp_path: Path, store: Store) -> None:
         assert app.ctx.policies is not None and app.ctx.policies.digest == ps.digest
 
 
-async def test_take_a_shift_and_cancel_it_from_the_on_call_screen(store: Store, policy_set: policies.PolicySet) -> None:
+async def test_take_a_shift_and_cancel_it_from_the_on_call_screen(
+        store: Store, policy_set: policies.PolicySet) -> None:
     from console.overrides import OverrideLog
 
     app = make_app(store, policy_set)
