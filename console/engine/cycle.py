@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -82,7 +82,9 @@ Fence = Callable[[Connection], None]
 
 @dataclass(slots=True)
 class TickReport:
-    """What one tick did; `lag` is how far behind its oldest deadline the tick ran."""
+    """What one tick did; `lag` is how far behind its oldest deadline the tick ran;
+    `paged`: the incidents it wrote notifications for, with their status and epoch after
+    its ops (what the dispatcher's `within` needs to deliver in the same transaction)."""
 
     idle: bool = True
     looked: int = 0
@@ -92,6 +94,7 @@ class TickReport:
     lag: timedelta = timedelta(0)
     seconds: float = 0.0
     next_due_at: datetime | None = None
+    paged: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 class Engine:
@@ -242,8 +245,10 @@ class Engine:
                 if hold is not None:  # the owner should act; look again when it may not have
                     return hold
             changes, notifications = _record(adapted, result.actions, ps, now)
-            w.act(incident_id, ENGINE_ACTOR, recorded(changes))
-            outbox += [(incident_id, adapted.state.epoch, n) for n in notifications]
+            state = w.act(incident_id, ENGINE_ACTOR, recorded(changes))
+            if notifications:
+                outbox += [(incident_id, adapted.state.epoch, n) for n in notifications]
+                report.paged[incident_id] = (state.status.value, state.epoch)
             report.actions += len(result.actions)
             report.notifications += len(notifications)
             if self.metrics is not None:

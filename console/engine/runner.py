@@ -19,9 +19,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,7 +30,7 @@ from console.engine import queries
 from console.engine.cycle import SLOW_CYCLE, Engine
 from console.engine.lease import Elector, LeaseLost, Turn, Yielded
 from console.ingest.commit import GroupCommitter
-from console.notify.dispatcher import Dispatcher
+from console.notify.dispatcher import Dispatcher, Offload
 from console.store import db
 from console.store.store import Writes
 
@@ -43,15 +43,6 @@ log = logging.getLogger("sunrelay.engine")
 # 0.7 ms an escalation here). An unloaded tick keeps the engine's own, larger batch:
 # with nobody waiting, fewer commits (fsyncs) page a backlog sooner.
 ENGINE_BATCH = 50
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-class Offload(Protocol):
-    """Runs blocking store work off the event loop: `asyncio.to_thread`, or the
-    ingest writer thread's `GroupCommitter.call`, so the engine takes turns with ingest."""
-
-    def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]: ...
 
 
 def utcnow() -> datetime:
@@ -120,18 +111,25 @@ class EngineRunner:
     def _fence(self, conn: Connection) -> None:
         self.elector.fence(conn, self.clock())
 
-    def _within(self, w: Writes, requests: int) -> None:
+    def _within(self, w: Writes, requests: int) -> Callable[[], None] | None:
         """The engine's turn inside an ingest group transaction (on the writer thread):
-        the incidents its requests opened are paged in it, up to one per request."""
+        the incidents its requests opened are paged in it, up to one per request, and
+        their console pages delivered in it (toasts once it commits: what this returns).
+        The dispatcher's loop is told only of pages left for other channels."""
         if self.role != "leader":
-            return
+            return None
+        now = self.clock()
         try:
-            report = self.engine.within(w, self.clock(), self._fence, requests)
+            report = self.engine.within(w, now, self._fence, requests)
         except LeaseLost:  # raised by the fence, before the engine wrote anything
-            return
-        if report.notifications and self._loop is not None and not self._notify.is_set():
+            return None
+        if not report.paged:
+            return None
+        committed, left = self.dispatcher.within(w, now, report.paged)
+        if left and self._loop is not None and not self._notify.is_set():
             with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
                 self._loop.call_soon_threadsafe(self._notify.set)
+        return committed
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -225,7 +223,7 @@ class EngineRunner:
             # Cleared before the pass, not after: rows written while it runs bring another.
             self._notify.clear()
             try:
-                report = await self.dispatcher.run_once(self.clock(), self._fence)
+                report = await self.dispatcher.run_once(self.clock(), self._fence, self.offload)
             except LeaseLost:
                 return
             except SQLAlchemyError as exc:

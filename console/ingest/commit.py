@@ -11,10 +11,13 @@ bad request never costs the others their commit. Nobody gets an answer before
 the commit that holds their op.
 
 The process's other writers (the engine's ticks, its lease, the handoff
-runner) take their turns on the same thread (`call`), in order with the
-group transactions. The engine also takes a turn inside each group
-transaction (`within`), after the requests' work: the incidents they opened
-are due at once, and paging them there costs no transaction of its own.
+runner, the dispatcher's claims) take their turns on the same thread
+(`call`), in order with the group transactions. The engine also takes a turn
+inside each group transaction (`within`), after the requests' work: the
+incidents they opened are due at once, and paging them there (console pages
+delivered too) costs no transaction of its own. What the turn returns runs
+once the transaction has committed (the console's toasts), never if it rolls
+back.
 Writers in threads of their own would contend instead: the store's write
 lock is not fair (a thread that releases it can take it again before a
 waiter wakes), a write on a connection of its own (the lease) polls SQLite's
@@ -37,8 +40,9 @@ from console.store.store import Store, Writes
 T = TypeVar("T")
 P = ParamSpec("P")
 Work = Callable[[Writes], Any]
-# Runs in a group transaction after its requests' work, with how many requests it holds.
-Within = Callable[[Writes, int], None]
+# Runs in a group transaction after its requests' work, with how many requests it holds;
+# returns what to run once that transaction has committed, if anything.
+Within = Callable[[Writes, int], Callable[[], None] | None]
 _STOP = object()
 Answer = tuple[asyncio.Future[Any], bool, Any]
 
@@ -125,19 +129,23 @@ class GroupCommitter:
 
     def _commit(self, batch: list[_Item]) -> None:
         results: list[tuple[bool, Any]] = []
+        committed: Callable[[], None] | None = None
         try:
             with self.store.writing() as w:
                 for item in batch:
                     results.append((True, item.work(w)))
                 if self.within is not None:
-                    self.within(w, len(batch))
+                    committed = self.within(w, len(batch))
         except Exception:
             # Some request failed (a refusal or worse) with others' writes in the same
             # transaction, all now rolled back: give each request a transaction of its own.
+            committed = None
             results = [self._alone(self._in_transaction(item.work)) for item in batch]
         self.batches += 1
         self.items += len(batch)
         self._answer(list(zip(batch, results, strict=True)))
+        if committed is not None:
+            committed()
         if self.after_commit is not None:
             self.after_commit()
 

@@ -2,9 +2,10 @@
 
 The dispatcher publishes a `ConsoleNotice` for each console notification;
 the Textual console subscribes with the person it runs as and shows a toast
-and rings the bell. Callbacks run on the publisher's thread (the
-dispatcher's), so a subscriber with its own event loop hops onto it (Textual:
-`App.call_from_thread`). Consoles in other processes see the same
+and rings the bell. Callbacks run on the publisher's thread (the one that
+committed the delivery: the store's writer thread in `sunrelay serve`), so a
+subscriber with its own event loop hops onto it (Textual:
+`App.call_from_thread`, or a posted message). Consoles in other processes see the same
 notification on the incident's timeline, as its `notify` op.
 """
 

@@ -10,6 +10,7 @@ that a receiver can drop the duplicate that a crash in mid-send can cause
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -18,7 +19,7 @@ import shlex
 import smtplib
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -71,15 +72,21 @@ class Channel(Protocol):
     async def send(self, delivery: Delivery) -> None: ...
 
 
+# What an in-process delivery does once the transaction that records it has committed.
+Post = Callable[[], object]
+
+
 @runtime_checkable
 class InProcess(Protocol):
     """A channel that delivers inside this process, at once and without I/O (the console).
 
-    The dispatcher delivers its rows and records them in the claim's own
-    transaction: no claim to expire, no second transaction.
+    The dispatcher records its deliveries in the transaction that claims them, or
+    that decided them (no claim to expire, no second transaction), and shows them
+    only once that transaction has committed: `prepare` raises `DeliveryFailed` if
+    the delivery cannot be made, else returns the posting to run after the commit.
     """
 
-    def deliver(self, delivery: Delivery) -> None: ...
+    def prepare(self, delivery: Delivery) -> Post: ...
 
 
 def _require(delivery: Delivery) -> str:
@@ -275,12 +282,12 @@ class ConsoleChannel:
         self.bus = bus
 
     async def send(self, delivery: Delivery) -> None:
-        self.deliver(delivery)
+        self.prepare(delivery)()
 
-    def deliver(self, delivery: Delivery) -> None:
+    def prepare(self, delivery: Delivery) -> Post:
         inc = delivery.incident
         event = str(delivery.message.get("event", ""))
-        self.bus.publish(ConsoleNotice(
+        return functools.partial(self.bus.publish, ConsoleNotice(
             person=delivery.person, key=str(inc.get("key", "")), title=str(inc.get("title", "")),
             severity=str(inc.get("severity", "")), event=event,
             text=str(delivery.message.get("text", "")), bell=event == "page" and delivery.urgency == "high",

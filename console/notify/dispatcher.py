@@ -18,6 +18,16 @@ Crash safety, per row:
   one send; a page may then arrive twice, never zero times (DESIGN §5), and
   the delivery id lets the receiver drop the copy.
 
+Rows of an in-process channel (`InProcess`: the console) are never claimed:
+their delivery is a call with no I/O, so it is recorded `sent` in the
+transaction that finds the row due (a pass's claim, or, through `within`, the
+ingest transaction whose engine turn decided it), and the toast is shown only
+once that transaction has committed. A rolled-back transaction shows nothing
+(the row is still pending, or was never written and its incident is still
+due); a process that dies between the commit and the toast took with it every
+console that would have shown it (consoles in other processes have the
+`notify` op on the timeline). So a console notification is shown once.
+
 Every outcome is recorded as a `notify` op on the incident, in the same
 transaction as the row's new state, so the timeline says who was told what,
 by which channel, and when.
@@ -26,11 +36,12 @@ by which channel, and when.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from sqlalchemy import Connection, bindparam, literal, select
 
@@ -40,7 +51,7 @@ from console.domain.vocabulary import Kind, Status
 from console.engine.metrics import Metrics
 from console.i18n import _
 from console.notify.bus import BUS, Bus, ConsoleNotice
-from console.notify.channels import Channel, Delivery, DeliveryFailed, InProcess
+from console.notify.channels import Channel, Delivery, DeliveryFailed, InProcess, Post
 from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT, UPDATE
 from console.store import db
 from console.store.store import Store, Writes
@@ -60,9 +71,22 @@ _DUE = Prepared(
 )
 _STATUS = PreparedIn(lambda ids: select(INCIDENTS.c.id, INCIDENTS.c.status, INCIDENTS.c.epoch)
                      .where(INCIDENTS.c.id.in_(ids)))
+# The due rows of some incidents (`within`: those its transaction just paged), in due order.
+_DUE_OF = PreparedIn(lambda ids: select(OUTBOX).where(
+    OUTBOX.c.incident_id.in_(ids), OUTBOX.c.state.in_([literal(PENDING), literal(SENDING)]),
+    OUTBOX.c.next_attempt_at <= bindparam("b_now")).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id))
 # One update statement per set of changed columns (claimed, done, retry): few sets occur.
 _UPDATES: dict[tuple[str, ...], Prepared] = {}
 Fence = Callable[[Connection], None]
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Offload(Protocol):
+    """Runs blocking store work off the event loop: `asyncio.to_thread`, or the
+    ingest writer thread's `GroupCommitter.call`, so the work takes turns with ingest."""
+
+    def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +138,17 @@ class Dispatcher:
         self.metrics = metrics
         self.bus = bus
 
-    async def run_once(self, now: datetime, fence: Fence | None = None) -> DispatchReport:
+    async def run_once(self, now: datetime, fence: Fence | None = None,
+                       offload: Offload = asyncio.to_thread) -> DispatchReport:
         """One pass: claim what is due, deliver it concurrently, record the outcomes.
 
         Rows of an in-process channel (`InProcess`: the console) are delivered and
         recorded in the claim's own transaction instead: their delivery is a call, with
         no I/O to wait for, so a claim and a second transaction would only cost CPU.
+        The claim and the record run on `offload`'s thread.
         """
         report = DispatchReport()
-        claimed = await asyncio.to_thread(self._claim, now, fence, report)
+        claimed = await offload(self._claim, now, fence, report)
         if not claimed:
             return report
         gate = asyncio.Semaphore(self.concurrency)
@@ -139,8 +165,25 @@ class Dispatcher:
                 return None
 
         errors = await asyncio.gather(*(deliver(item) for item in claimed))
-        await asyncio.to_thread(self._finish, list(zip(claimed, errors, strict=True)), now, fence, report)
+        await offload(self._finish, list(zip(claimed, errors, strict=True)), now, fence, report)
         return report
+
+    def within(self, w: Writes, now: datetime,
+               paged: Mapping[str, tuple[str, int]]) -> tuple[Callable[[], None], bool]:
+        """Deliver, inside a caller's transaction, the due in-process rows of the incidents
+        it paged (`paged`: their status and epoch as they stand in it), cancelled or merged
+        as a pass would, each outcome recorded in it. No claim and no transaction of their
+        own: a new incident's console page commits with its trigger.
+
+        Returns what to run once that transaction has committed (the toasts), and
+        whether rows of other channels are due, for a pass (`run_once`) to send.
+        """
+        rows = _DUE_OF.rows(w.conn, sorted(paged), {"b_now": now})
+        mine = [r for r in rows if isinstance(self.channels.get(r.channel), InProcess)]
+        posts: list[Post] = []
+        if mine:
+            self._take(w, mine, paged, now, DispatchReport(), posts)
+        return functools.partial(_post, posts), len(mine) < len(rows)
 
     # -- claiming (one transaction) ------------------------------------------------------
 
@@ -148,6 +191,7 @@ class Dispatcher:
         with db.reading(self.store.engine) as conn:  # nothing due: an index probe, no write lock
             if not _DUE.rows(conn, {"b_now": now, "b_limit": 1}):
                 return []
+        posts: list[Post] = []
         with self.store.writing() as w:
             if fence is not None:
                 fence(w.conn)
@@ -156,65 +200,71 @@ class Dispatcher:
                 return []
             ids = sorted({r.incident_id for r in rows})
             status = {r.id: (r.status, r.epoch) for r in _STATUS.rows(w.conn, ids)}
-            updates: list[dict[str, Any]] = []
-            ops: dict[str, list[Change]] = {}
-            claimed: list[_Claimed] = []
-            groups: dict[tuple[str, str, str | None, str | None], list[Any]] = {}
-            for row in rows:
-                reason = _cancel_reason(row, status.get(row.incident_id))
-                if reason is not None:
-                    updates.append(_done(row.id, CANCELLED, now, reason))
-                    ops.setdefault(row.incident_id, []).append(_op(row, "cancelled", row.attempts, reason))
-                    report.cancelled += 1
-                    report.outcomes.append((row.id, CANCELLED))
-                    continue
-                groups.setdefault((row.incident_id, row.channel, row.address, row.person), []).append(row)
-            dead: list[_Claimed] = []
-            for group in groups.values():
-                first, rest = group[0], group[1:]
-                for dup in rest:
-                    updates.append(_done(dup.id, MERGED, now, f"merged into delivery {first.id}"))
-                    report.merged += 1
-                    report.outcomes.append((dup.id, MERGED))
-                attempt = first.attempts + 1
-                item = _Claimed(first.id, Delivery(
-                    id=f"{self.store.site.site[:12]}-{first.id}", incident_id=first.incident_id,
-                    person=first.person, channel=first.channel, address=first.address,
-                    urgency=first.urgency, attempt=attempt, message=dict(first.message),
-                ), tuple(d.id for d in rest), first.cause)
-                channel = self.channels.get(first.channel)
-                if isinstance(channel, InProcess):
-                    # Delivered before this transaction commits: should the commit fail, the
-                    # row is still pending and is delivered again (twice, never zero times).
-                    self._outcome(item, _delivered(channel, item.delivery), now, report, updates, ops,
-                                  dead)
-                    continue
-                until = now + self.claim_for
-                updates.append({"b_id": first.id, "state": SENDING, "attempts": attempt,
-                                "next_attempt_at": until, "claimed_until": until})
-                claimed.append(item)
-            self._write(w, updates, ops)
-        self._dead_letters(dead)
+            claimed = self._take(w, rows, status, now, report, posts)
+        _post(posts)
+        return claimed
+
+    def _take(self, w: Writes, rows: Sequence[Any], status: Mapping[str, tuple[str, int]],
+              now: datetime, report: DispatchReport, posts: list[Post]) -> list[_Claimed]:
+        """Settle due `rows` (in due order) in `w`: cancel those their incident (`status`)
+        no longer wants, merge identical ones into the first, deliver and record the
+        in-process ones (their posting appended to `posts`); claim and return the rest."""
+        updates: list[dict[str, Any]] = []
+        ops: dict[str, list[Change]] = {}
+        claimed: list[_Claimed] = []
+        groups: dict[tuple[str, str, str | None, str | None], list[Any]] = {}
+        for row in rows:
+            reason = _cancel_reason(row, status.get(row.incident_id))
+            if reason is not None:
+                updates.append(_done(row.id, CANCELLED, now, reason))
+                ops.setdefault(row.incident_id, []).append(_op(row, "cancelled", row.attempts, reason))
+                report.cancelled += 1
+                report.outcomes.append((row.id, CANCELLED))
+                continue
+            groups.setdefault((row.incident_id, row.channel, row.address, row.person), []).append(row)
+        for group in groups.values():
+            first, rest = group[0], group[1:]
+            for dup in rest:
+                updates.append(_done(dup.id, MERGED, now, f"merged into delivery {first.id}"))
+                report.merged += 1
+                report.outcomes.append((dup.id, MERGED))
+            attempt = first.attempts + 1
+            item = _Claimed(first.id, Delivery(
+                id=f"{self.store.site.site[:12]}-{first.id}", incident_id=first.incident_id,
+                person=first.person, channel=first.channel, address=first.address,
+                urgency=first.urgency, attempt=attempt, message=dict(first.message),
+            ), tuple(d.id for d in rest), first.cause)
+            channel = self.channels.get(first.channel)
+            if isinstance(channel, InProcess):
+                self._outcome(item, _prepared(channel, item.delivery, posts), now, report, updates, ops,
+                              posts)
+                continue
+            until = now + self.claim_for
+            updates.append({"b_id": first.id, "state": SENDING, "attempts": attempt,
+                            "next_attempt_at": until, "claimed_until": until})
+            claimed.append(item)
+        self._write(w, updates, ops)
         return claimed
 
     # -- recording (one transaction) ----------------------------------------------------------
 
     def _finish(self, results: Sequence[tuple[_Claimed, str | None]], now: datetime,
                 fence: Fence | None, report: DispatchReport) -> None:
-        dead: list[_Claimed] = []
+        posts: list[Post] = []
         with self.store.writing() as w:
             if fence is not None:
                 fence(w.conn)
             updates: list[dict[str, Any]] = []
             ops: dict[str, list[Change]] = {}
             for item, error in results:
-                self._outcome(item, error, now, report, updates, ops, dead)
+                self._outcome(item, error, now, report, updates, ops, posts)
             self._write(w, updates, ops)
-        self._dead_letters(dead)
+        _post(posts)
 
     def _outcome(self, item: _Claimed, error: str | None, now: datetime, report: DispatchReport,
-                 updates: list[dict[str, Any]], ops: dict[str, list[Change]], dead: list[_Claimed]) -> None:
-        """Record one delivery's outcome: the row's new state and the `notify` op."""
+                 updates: list[dict[str, Any]], ops: dict[str, list[Change]], posts: list[Post]) -> None:
+        """Record one delivery's outcome: the row's new state and the `notify` op (and,
+        for a dead letter, its toast to post after the commit)."""
         d = item.delivery
         if error is None:
             updates.append({**_done(item.row_id, SENT, now, None), "attempts": d.attempt})
@@ -224,7 +274,7 @@ class Dispatcher:
             updates.append({**_done(item.row_id, DEAD, now, error), "attempts": d.attempt})
             outcome = DEAD
             report.dead += 1
-            dead.append(item)
+            posts.append(functools.partial(self._dead_letter, item))
         else:
             retry_at = now + self.backoff.delay(d.attempt)
             updates.append({"b_id": item.row_id, "state": PENDING, "attempts": d.attempt,
@@ -244,18 +294,17 @@ class Dispatcher:
         if self.metrics is not None:
             self.metrics.inc("sunrelay_notifications_total", channel=d.channel, outcome=outcome)
 
-    def _dead_letters(self, dead: Sequence[_Claimed]) -> None:
-        """A toast in every console for each row given up on (after its transaction committed)."""
-        for item in dead:
-            d = item.delivery
-            log.warning("dead letter: %s by %s to %s: giving up after %d attempts",
-                        d.incident.get("key"), d.channel, d.person, d.attempt)
-            self.bus.publish(ConsoleNotice(
-                person=None, key=str(d.incident.get("key", "")), title=str(d.incident.get("title", "")),
-                severity=str(d.incident.get("severity", "")), event="dead_letter",
-                text=_("could not notify {person} by {channel} after {attempts} attempts").format(
-                    person=d.person, channel=d.channel, attempts=d.attempt),
-                bell=False, delivery=d.id))
+    def _dead_letter(self, item: _Claimed) -> None:
+        """A toast in every console for a row given up on (after its transaction committed)."""
+        d = item.delivery
+        log.warning("dead letter: %s by %s to %s: giving up after %d attempts",
+                    d.incident.get("key"), d.channel, d.person, d.attempt)
+        self.bus.publish(ConsoleNotice(
+            person=None, key=str(d.incident.get("key", "")), title=str(d.incident.get("title", "")),
+            severity=str(d.incident.get("severity", "")), event="dead_letter",
+            text=_("could not notify {person} by {channel} after {attempts} attempts").format(
+                person=d.person, channel=d.channel, attempts=d.attempt),
+            bell=False, delivery=d.id))
 
     def _write(self, w: Writes, updates: list[dict[str, Any]], ops: dict[str, list[Change]]) -> None:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -280,13 +329,24 @@ def recorded(changes: list[Change]) -> Callable[[IncidentState], list[Change]]:
     return lambda _state: changes
 
 
-def _delivered(channel: InProcess, delivery: Delivery) -> str | None:
-    """Deliver in-process; None when delivered, else the error for the timeline."""
+def _prepared(channel: InProcess, delivery: Delivery, posts: list[Post]) -> str | None:
+    """Prepare an in-process delivery, its posting added to `posts`; None when it can be
+    made, else the error for the timeline."""
     try:
-        channel.deliver(delivery)
+        posts.append(channel.prepare(delivery))
     except DeliveryFailed as exc:
         return str(exc) or type(exc).__name__
     return None
+
+
+def _post(posts: Sequence[Post]) -> None:
+    """Post what waited for its transaction's commit (toasts). A subscriber that raises is
+    logged: the delivery is recorded, and the others still get theirs."""
+    for post in posts:
+        try:
+            post()
+        except Exception:
+            log.exception("a console notification could not be posted")
 
 
 def _cancel_reason(row: Any, status: tuple[str, int] | None) -> str | None:

@@ -16,7 +16,7 @@ from console.engine.adapter import to_ms
 from console.engine.cycle import Engine
 from console.engine.incidents import open_or_repeat
 from console.notify.bus import Bus, ConsoleNotice
-from console.notify.channels import ConsoleChannel, WebhookChannel
+from console.notify.channels import Channel, ConsoleChannel, WebhookChannel
 from console.notify.dispatcher import Backoff, Dispatcher
 from console.store.store import Store, Triggered
 from policies import Alert, PolicySet
@@ -148,7 +148,7 @@ async def rig(tmp_path: Path, receiver: WebhookReceiver) -> Rig:  # type: ignore
     toasts: list[ConsoleNotice] = []
     bus.subscribe(toasts.append)
     client = httpx.AsyncClient(timeout=5)
-    channels = {"webhook": WebhookChannel(client, SECRET), "console": ConsoleChannel(bus)}
+    channels: dict[str, Channel] = {"webhook": WebhookChannel(client, SECRET), "console": ConsoleChannel(bus)}
     engine = Engine(store, lambda: ps)
     dispatcher = Dispatcher(store, channels, bus=bus,
                             backoff=Backoff(base=timedelta(seconds=10), cap=timedelta(minutes=1), attempts=4))

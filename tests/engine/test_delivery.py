@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from console.domain.timeline import describe
-from console.notify.channels import Delivery, DeliveryFailed
+from console.notify.channels import Delivery, DeliveryFailed, Post
 from console.notify.dispatcher import Dispatcher, DispatchReport
 from console.notify.outbox import OUTBOX
 from tests.engine.conftest import Rig
@@ -130,13 +130,13 @@ class _Refusing:
         self.delivered: list[str] = []
 
     async def send(self, delivery: Delivery) -> None:
-        self.deliver(delivery)
+        self.prepare(delivery)()
 
-    def deliver(self, delivery: Delivery) -> None:
+    def prepare(self, delivery: Delivery) -> Post:
         if self.failures:
             self.failures -= 1
             raise DeliveryFailed("no console is listening")
-        self.delivered.append(delivery.id)
+        return lambda: self.delivered.append(delivery.id)
 
 
 async def test_an_in_process_delivery_that_fails_is_retried_with_backoff(rig: Rig) -> None:

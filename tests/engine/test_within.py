@@ -1,5 +1,6 @@
-"""The engine's turn inside ingest's group transactions: new incidents paged in the commit
-that opens them, only by the lease holder, and never at the cost of an event's commit."""
+"""The engine's turn inside ingest's group transactions: new incidents paged (console pages
+delivered) in the commit that opens them, only by the lease holder, and never at the cost of
+an event's commit."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from console.engine.incidents import open_or_repeat
 from console.engine.lease import SqliteLease, elector_for
 from console.engine.runner import EngineRunner
 from console.ingest.commit import GroupCommitter
-from console.notify.bus import Bus
+from console.notify.bus import Bus, ConsoleNotice
 from console.notify.channels import ConsoleChannel
 from console.notify.dispatcher import Dispatcher
 from console.notify.outbox import OUTBOX
@@ -37,6 +38,7 @@ class Writer:
     clock: Clock
     committer: GroupCommitter
     runner: EngineRunner
+    toasts: list[ConsoleNotice]
 
     async def alert(self, summary: str) -> Triggered:
         """What ingest does with a trigger event: route it, then open it in a group transaction."""
@@ -53,6 +55,11 @@ class Writer:
             return int(conn.execute(select(func.count()).select_from(OUTBOX)
                                     .where(OUTBOX.c.incident_id == incident_id)).scalar_one())
 
+    def states(self, incident_id: str) -> list[str]:
+        with self.store.engine.connect() as conn:
+            return list(conn.execute(select(OUTBOX.c.state).where(OUTBOX.c.incident_id == incident_id)
+                                     .order_by(OUTBOX.c.id)).scalars())
+
 
 @contextlib.asynccontextmanager
 async def leading(tmp_path: Path, url: str | None = None, gap: float = 3600) -> AsyncIterator[Writer]:
@@ -63,7 +70,10 @@ async def leading(tmp_path: Path, url: str | None = None, gap: float = 3600) -> 
     ps = load_policies(tmp_path / "policies", CONSOLE_ONLY)
     committer = GroupCommitter(store)
     elector = elector_for(store.engine, TTL) if url else SqliteLease(store.engine, TTL)
-    runner = EngineRunner(Engine(store, lambda: ps), Dispatcher(store, {"console": ConsoleChannel(Bus())}),
+    bus = Bus()
+    toasts: list[ConsoleNotice] = []
+    bus.subscribe(toasts.append)
+    runner = EngineRunner(Engine(store, lambda: ps), Dispatcher(store, {"console": ConsoleChannel(bus)}),
                           elector, clock=lambda: clock.now, interval=3600, renew_every=3600, min_gap=gap,
                           committer=committer)
     committer.start()
@@ -71,7 +81,7 @@ async def leading(tmp_path: Path, url: str | None = None, gap: float = 3600) -> 
     try:
         while runner.role != "leader" or runner.last_tick_at is None:
             await asyncio.sleep(0.01)
-        yield Writer(store, ps, clock, committer, runner)
+        yield Writer(store, ps, clock, committer, runner, toasts)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -93,8 +103,16 @@ async def test_a_new_incident_is_paged_in_the_commit_that_opens_it(tmp_path: Pat
         assert escalations(writer.store, opened.state.id) == [1]
         assert writer.outbox(opened.state.id) == 2  # alice's two rules, both the console here
         assert writer.store.find(opened.state.key).next_due_at == writer.clock.now + timedelta(minutes=5)
+        # Delivered in that commit too: one toast (the second rule's row merged into the first),
+        # its outcome on the timeline, nothing left for the dispatcher.
+        assert writer.states(opened.state.id) == ["sent", "merged"]
+        assert [(t.key, t.person, t.bell) for t in writer.toasts] == [(opened.state.key, "alice", True)]
+        assert [(op.payload["channel"], op.payload["outcome"], op.payload["merged"])
+                for op in writer.store.timeline(opened.state.id) if op.kind == Kind.NOTIFY] \
+            == [("console", "sent", 1)]
         again = await writer.alert("checkout is down")  # a repeat: nothing new is due
         assert not again.created and escalations(writer.store, opened.state.id) == [1]
+        assert len(writer.toasts) == 1
     assert writer.committer.within is None  # the runner stopped: ingest alone again
 
 
@@ -117,6 +135,31 @@ async def test_a_failing_engine_turn_costs_no_event_its_commit(tmp_path: Path) -
         for opened in (first, second):  # each committed alone, without the turn
             assert writer.store.find(opened.state.key).next_due_at == writer.clock.now
             assert escalations(writer.store, opened.state.id) == []
+
+
+async def test_a_page_whose_group_transaction_rolls_back_is_toasted_once_after_the_next_commit(
+        tmp_path: Path) -> None:
+    """The toast waits for the commit: a rolled-back turn shows nothing and leaves the incident
+    due; the tick that pages it again brings the one toast."""
+    async with leading(tmp_path, gap=0.01) as writer:
+        turn = writer.committer.within
+        assert turn is not None
+
+        def then_fail(w: Writes, requests: int) -> None:
+            turn(w, requests)  # pages and delivers in the transaction, which then rolls back
+            raise RuntimeError("the commit failed")
+
+        writer.committer.within = then_fail
+        opened = await writer.alert("queue stuck")
+        assert writer.toasts == [] and writer.outbox(opened.state.id) == 0
+        writer.committer.within = turn
+        writer.runner.wake()
+        for _ in range(1000):  # a guard, not a timing: the tick and the dispatcher's pass
+            if writer.toasts:
+                break
+            await asyncio.sleep(0.01)
+        assert [t.key for t in writer.toasts] == [opened.state.key]
+        assert escalations(writer.store, opened.state.id) == [1]
 
 
 async def test_many_wakes_bring_one_tick_and_a_later_wake_its_own(tmp_path: Path) -> None:
