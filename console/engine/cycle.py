@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from console.domain.commands import Change
-from console.domain.vocabulary import Kind
+from console.domain.vocabulary import Kind, OverrideKind
 from console.engine import queries
 from console.engine.adapter import Adapted, adapt, pause_stages, to_ms
 from console.engine.incidents import open_or_repeat
@@ -77,6 +77,7 @@ _NEW_EPOCH = (RetriggerStaleAck, RaiseUrgency)
 # repeat alert (it counts one more alert, which no decision reads). Under ingest a fifth
 # of the events are repeats; looking at each again cost an op-history read and a decision.
 _QUIET = (Kind.NOTIFY.value, Kind.RETRIGGER.value)
+_OVERRIDE_KINDS = tuple(sorted(k.value for k in OverrideKind))
 Fence = Callable[[Connection], None]
 
 
@@ -112,6 +113,9 @@ class Engine:
         self.overrides = overrides
         self.metrics = metrics
         self._cursor: dict[str, int] | None = None
+        # The overrides as last asked, and the op-log vectors of the last two looks.
+        self._shifts: Sequence[ShiftOverride] = ()
+        self._looked_at: tuple[dict[str, int] | None, dict[str, int] | None] = (None, None)
 
     # -- the cycle -------------------------------------------------------------------------
 
@@ -214,11 +218,12 @@ class Engine:
         if not rows:
             return 0
         ps = self.policy_set()
-        overrides = self.overrides()
+        upto = queries.vector(w.conn)
+        overrides = self._overrides(w.conn, upto)
         if report.looked == 0:
             report.lag = max(timedelta(0), now - rows[0].next_due_at)
         histories = oplog.ops_for_entities(w.conn, [r.id for r in rows])
-        sites = list(queries.vector(w.conn)) if self.ownership is not None else []
+        sites = list(upto) if self.ownership is not None else []
         next_due: dict[str, datetime | None] = {}
         outbox: list[tuple[str, int, Notification]] = []
         for row in rows:
@@ -228,6 +233,18 @@ class Engine:
         w.set_next_due(next_due)
         report.looked += len(rows)
         return len(rows)
+
+    def _overrides(self, conn: Connection, upto: dict[str, int]) -> Sequence[ShiftOverride]:
+        """The on-call overrides in force, asked of `overrides` (an `OverrideLog`: a read
+        transaction of its own, once per group transaction under ingest) only when override
+        ops were written since the look before last. Not since the last: an op this look's
+        own transaction holds would be counted here but not yet readable there; by the next
+        look it is committed (or gone). The first two looks ask (no scan from the log's start)."""
+        before_last, last = self._looked_at
+        if before_last is None or queries.any_of_kinds(conn, before_last, upto, _OVERRIDE_KINDS):
+            self._shifts = self.overrides()
+        self._looked_at = (last, upto)
+        return self._shifts
 
     def _handle(self, w: Writes, incident_id: str, ops: list[Op], ps: PolicySet,
                 overrides: Sequence[ShiftOverride], now: datetime, report: TickReport,

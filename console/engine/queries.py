@@ -128,6 +128,20 @@ def changed_entities(
 
 
 _CHANGED: dict[tuple[tuple[str, ...], tuple[str, ...]], Prepared] = {}
+_OF_KINDS: dict[tuple[str, ...], Prepared] = {}
+
+
+def any_of_kinds(conn: Connection, since: Mapping[str, int], upto: Mapping[str, int],
+                 kinds: tuple[str, ...]) -> bool:
+    """Whether any op of these kinds lies past `since`, up to `upto`: a probe of the
+    `(site, seq)` key per site that moved, stopping at the first."""
+    statement = _OF_KINDS.get(kinds)
+    if statement is None:
+        statement = _OF_KINDS[kinds] = Prepared(select(OPS.c.seq).where(
+            OPS.c.site == bindparam("b_site"), OPS.c.seq > bindparam("b_after"),
+            OPS.c.seq <= bindparam("b_upto"), OPS.c.kind.in_([literal(k) for k in kinds])).limit(1))
+    return any(seq > since.get(site, 0) and statement.rows(
+        conn, {"b_site": site, "b_after": since.get(site, 0), "b_upto": seq}) for site, seq in upto.items())
 
 
 def _changed(quiet_kinds: tuple[str, ...], own_actors: tuple[str, ...]) -> Prepared:
