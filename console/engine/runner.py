@@ -3,7 +3,9 @@
 The runner keeps trying for the engine lease; while it holds it, it ticks
 once a second (and at once when woken: ingest wakes it after each commit, so
 a new incident's first page does not wait for the next second) and runs the
-dispatcher in a loop of its own, so a slow receiver never delays a tick.
+dispatcher in a loop of its own, so a slow receiver never delays a tick. With
+a group committer (`sunrelay serve`, the console's node), every store write of
+the runner, the dispatcher's included, is a turn on its writer thread.
 
 Under load (woken since the last tick) ticks come at most every `min_gap`
 and each gets a time slice of the write lock (`lease.Turn`), in transactions
