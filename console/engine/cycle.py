@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -47,7 +48,7 @@ from console.engine.incidents import open_or_repeat
 from console.engine.metrics import Metrics
 from console.engine.ownership import Ownership
 from console.notify.dispatcher import DISPATCH_ACTOR, recorded
-from console.notify.outbox import Notification, insert, message
+from console.notify.outbox import Notification, due_of, insert, message
 from console.store.store import Store, Writes
 from policies import (
     Alert,
@@ -85,7 +86,8 @@ Fence = Callable[[Connection], None]
 class TickReport:
     """What one tick did; `lag` is how far behind its oldest deadline the tick ran;
     `paged`: the incidents it wrote notifications for, with their status and epoch after
-    its ops (what the dispatcher's `within` needs to deliver in the same transaction)."""
+    its ops; `outbox` (`within` only): their due outbox rows, read before the look's ops
+    were recorded. The dispatcher's `within` delivers those in the same transaction."""
 
     idle: bool = True
     looked: int = 0
@@ -96,6 +98,7 @@ class TickReport:
     seconds: float = 0.0
     next_due_at: datetime | None = None
     paged: dict[str, tuple[str, int]] = field(default_factory=dict)
+    outbox: list[Any] = field(default_factory=list)
 
 
 class Engine:
@@ -160,7 +163,10 @@ class Engine:
         incidents, oldest deadline first, recorded in that transaction.
 
         An incident paged here costs no transaction of its own, and its ops and row are
-        read back before the commit. The caller commits; the next tick reads the cursor
+        read back before the commit. Its due outbox rows come back in the report, read
+        before its ops were recorded: a read issues every write buffered in `w`, so the
+        dispatcher's ops, recorded next, join the engine's in one write of each incident.
+        The caller commits; the next tick reads the cursor
         back from the store, so a transaction that rolls back leaves the engine where it
         stood, its incidents still due.
         """
@@ -168,7 +174,7 @@ class Engine:
         fence(w.conn)
         report = TickReport(idle=False)
         self._changes(w, now, queries.load_cursor(w.conn) or {})
-        self._look(w, now, report, limit)
+        self._look(w, now, report, limit, outbox=True)
         return report
 
     def _changes(self, w: Writes, now: datetime, since: dict[str, int]) -> dict[str, int]:
@@ -212,8 +218,10 @@ class Engine:
             looked = self._look(w, now, report, self.batch)
         return looked == self.batch
 
-    def _look(self, w: Writes, now: datetime, report: TickReport, limit: int) -> int:
-        """Decide and record up to `limit` due incidents in `w`; how many were due."""
+    def _look(self, w: Writes, now: datetime, report: TickReport, limit: int, *,
+              outbox: bool = False) -> int:
+        """Decide and record up to `limit` due incidents in `w`; how many were due. The
+        outbox rows are written before the ops (`outbox`: and the due ones read back)."""
         rows = queries.DUE_IDS.rows(w.conn, {"b_now": now, "b_limit": limit})
         if not rows:
             return 0
@@ -225,11 +233,16 @@ class Engine:
         histories = oplog.ops_for_entities(w.conn, [r.id for r in rows])
         sites = list(upto) if self.ownership is not None else []
         next_due: dict[str, datetime | None] = {}
-        outbox: list[tuple[str, int, Notification]] = []
+        notifications: list[tuple[str, int, Notification]] = []
+        acts: list[tuple[str, list[Change]]] = []
         for row in rows:
             next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
-                                            now, report, outbox, sites)
-        insert(w.conn, outbox, now)
+                                            now, report, notifications, acts, sites)
+        insert(w.conn, notifications, now)
+        if outbox:
+            report.outbox = due_of(w.conn, sorted(report.paged), now)
+        for incident_id, changes in acts:
+            w.act(incident_id, ENGINE_ACTOR, recorded(changes))
         w.set_next_due(next_due)
         report.looked += len(rows)
         return len(rows)
@@ -248,8 +261,12 @@ class Engine:
 
     def _handle(self, w: Writes, incident_id: str, ops: list[Op], ps: PolicySet,
                 overrides: Sequence[ShiftOverride], now: datetime, report: TickReport,
-                outbox: list[tuple[str, int, Notification]], sites: Sequence[str]) -> datetime | None:
-        for _ in range(4):  # a new epoch (stale ack, urgency raised) is asked again at once
+                outbox: list[tuple[str, int, Notification]], acts: list[tuple[str, list[Change]]],
+                sites: Sequence[str]) -> datetime | None:
+        """Decide on one incident: its notifications go to `outbox`; its changes to `acts`,
+        for `_look` to record, unless they open a new epoch (recorded here, as the new
+        epoch's ops are read back and asked again at once)."""
+        for _ in range(4):
             adapted = adapt(ops, pause_stages(ps, ops))
             if adapted is None:
                 return None
@@ -262,16 +279,22 @@ class Engine:
                 if hold is not None:  # the owner should act; look again when it may not have
                     return hold
             changes, notifications = _record(adapted, result.actions, ps, now)
-            state = w.act(incident_id, ENGINE_ACTOR, recorded(changes))
+            new_epoch = any(isinstance(a, _NEW_EPOCH) for a in result.actions)
+            if new_epoch:
+                state = w.act(incident_id, ENGINE_ACTOR, recorded(changes))
+                standing = (state.status.value, state.epoch)
+            else:  # escalations and notices move neither status nor epoch
+                acts.append((incident_id, changes))
+                standing = (adapted.state.status.value, adapted.state.epoch)
             if notifications:
                 outbox += [(incident_id, adapted.state.epoch, n) for n in notifications]
-                report.paged[incident_id] = (state.status.value, state.epoch)
+                report.paged[incident_id] = standing
             report.actions += len(result.actions)
             report.notifications += len(notifications)
             if self.metrics is not None:
                 for action in result.actions:
                     self.metrics.inc("sunrelay_engine_actions_total", kind=type(action).__name__)
-            if not any(isinstance(a, _NEW_EPOCH) for a in result.actions):
+            if not new_epoch:
                 return result.next_due_at
             ops = oplog.ops_for_entity(w.conn, incident_id)
         return now

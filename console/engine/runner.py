@@ -127,7 +127,7 @@ class EngineRunner:
             return None
         if not report.paged:
             return None
-        committed, left = self.dispatcher.within(w, now, report.paged)
+        committed, left = self.dispatcher.within(w, now, report.paged, report.outbox)
         if left and self._loop is not None and not self._notify.is_set():
             with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
                 self._loop.call_soon_threadsafe(self._notify.set)

@@ -71,10 +71,6 @@ _DUE = Prepared(
 )
 _STATUS = PreparedIn(lambda ids: select(INCIDENTS.c.id, INCIDENTS.c.status, INCIDENTS.c.epoch)
                      .where(INCIDENTS.c.id.in_(ids)))
-# The due rows of some incidents (`within`: those its transaction just paged), in due order.
-_DUE_OF = PreparedIn(lambda ids: select(OUTBOX).where(
-    OUTBOX.c.incident_id.in_(ids), OUTBOX.c.state.in_([literal(PENDING), literal(SENDING)]),
-    OUTBOX.c.next_attempt_at <= bindparam("b_now")).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id))
 # One update statement per set of changed columns (claimed, done, retry): few sets occur.
 _UPDATES: dict[tuple[str, ...], Prepared] = {}
 Fence = Callable[[Connection], None]
@@ -170,17 +166,18 @@ class Dispatcher:
         await offload(self._finish, list(zip(claimed, errors, strict=True)), now, fence, report)
         return report
 
-    def within(self, w: Writes, now: datetime,
-               paged: Mapping[str, tuple[str, int]]) -> tuple[Callable[[], None], bool]:
-        """Deliver, inside a caller's transaction, the due in-process rows of the incidents
-        it paged (`paged`: their status and epoch as they stand in it), cancelled or merged
-        as a pass would, each outcome recorded in it. No claim and no transaction of their
-        own: a new incident's console page commits with its trigger.
+    def within(self, w: Writes, now: datetime, paged: Mapping[str, tuple[str, int]],
+               rows: Sequence[Any]) -> tuple[Callable[[], None], bool]:
+        """Deliver, inside a caller's transaction, the in-process ones of `rows` (due rows
+        of the incidents it paged, `outbox.due_of`; `paged`: their status and epoch as they
+        stand in it), cancelled or merged as a pass would, each outcome recorded in it. No
+        claim and no transaction of their own: a new incident's console page commits with
+        its trigger. The ops are recorded before the rows' updates, which issue every write
+        buffered in `w`: ops of incidents it wrote already join their other ops there.
 
         Returns what to run once that transaction has committed (the toasts), and
         whether rows of other channels are due, for a pass (`run_once`) to send.
         """
-        rows = _DUE_OF.rows(w.conn, sorted(paged), {"b_now": now})
         mine = [r for r in rows if r.channel in self._in_process]
         posts: list[Post] = []
         if mine:
@@ -312,10 +309,10 @@ class Dispatcher:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for update in updates:  # rows differ in which columns change: one executemany per set
             by_columns.setdefault(tuple(sorted(k for k in update if k != "b_id")), []).append(update)
+        for incident_id, changes in ops.items():  # first: buffered, issued with the updates
+            w.act(incident_id, DISPATCH_ACTOR, recorded(changes))
         for columns, rows in by_columns.items():
             _update(columns).run(w.conn, rows)
-        for incident_id, changes in ops.items():
-            w.act(incident_id, DISPATCH_ACTOR, recorded(changes))
 
 
 def _update(columns: tuple[str, ...]) -> Prepared:

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, literal, select
 
 from console.domain.state import IncidentState
 from console.store.tables import Outbox
-from sync.oplog import Prepared
+from sync.oplog import Prepared, PreparedIn
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 PENDING, SENDING, SENT, DEAD, CANCELLED, MERGED = (
@@ -29,6 +29,9 @@ _COLUMNS = ("incident_id", "epoch", "cause", "person", "channel", "address", "ur
             "message", "state", "attempts", "next_attempt_at", "claimed_until", "last_error", "created_at",
             "finished_at")
 _INSERT = Prepared(OUTBOX.insert(), _COLUMNS)  # straight on the driver: the engine's pages are many
+_DUE_OF = PreparedIn(lambda ids: select(OUTBOX).where(
+    OUTBOX.c.incident_id.in_(ids), OUTBOX.c.state.in_([literal(PENDING), literal(SENDING)]),
+    OUTBOX.c.next_attempt_at <= bindparam("b_now")).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,11 @@ def insert(conn: Connection, rows: Sequence[tuple[str, int, Notification]], now:
          "created_at": now, "finished_at": None}
         for incident_id, epoch, n in rows
     ])
+
+
+def due_of(conn: Connection, incident_ids: Sequence[str], now: datetime) -> list[Any]:
+    """The rows of these incidents due by `now`, in the order a dispatcher takes them."""
+    return _DUE_OF.rows(conn, incident_ids, {"b_now": now}) if incident_ids else []
 
 
 def depth(conn: Connection) -> dict[str, int]:
