@@ -23,6 +23,21 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+class Counter:
+    """A counter's series bound to its labels: an increment is a lock and an add."""
+
+    __slots__ = ("_key", "_lock", "_series")
+
+    def __init__(self, lock: threading.Lock, series: dict[Labels, float], key: Labels) -> None:
+        self._lock = lock
+        self._series = series
+        self._key = key
+
+    def inc(self, amount: float = 1.0) -> None:
+        with self._lock:
+            self._series[self._key] = self._series.get(self._key, 0.0) + amount
+
+
 class Metrics:
     """Named counters and summaries with labels; gauges are read at scrape time."""
 
@@ -40,6 +55,12 @@ class Metrics:
         with self._lock:
             series = self._values.setdefault(name, {})
             series[key] = series.get(key, 0.0) + amount
+
+    def counter(self, name: str, **labels: str) -> Counter:
+        """One series, its labels sorted now: for a caller that increments it per request."""
+        with self._lock:
+            series = self._values.setdefault(name, {})
+        return Counter(self._lock, series, tuple(sorted(labels.items())))
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
         """A summary without quantiles: _sum and _count, which is what rates need."""

@@ -125,12 +125,7 @@ class Front:
 
     async def _answer(self, direct: Direct, body: bytes, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            try:
-                data = from_json(body)
-            except ValueError as exc:
-                raise RequestValidationError([{"loc": ("body",), "msg": f"JSON decode error: {exc}",
-                                               "type": "json_invalid"}]) from None
-            result = await direct.endpoint(direct.model.model_validate(data))
+            result = await direct.endpoint(_validated(direct.model, body))
         except Exception as exc:
             response = self.refusal(exc)
             if response is None:
@@ -144,6 +139,23 @@ class Front:
         body = json.dumps({"status": "too large", "message": f"request body is over {self.limit} bytes",
                            "errors": []}).encode()
         await _send(send, 413, body, [(b"content-type", b"application/json")])
+
+
+def _validated(model: type[BaseModel], body: bytes) -> BaseModel:
+    """`body` as `model`, parsed and validated in one pass (no Python objects for the parsed
+    JSON: a third of the cost). A refusal is explained from the parsed JSON, as FastAPI
+    explains it, so its errors read the same; the two passes accept the same bodies
+    (tests/ingest/test_models.py)."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError:
+        pass
+    try:
+        data = from_json(body)
+    except ValueError as exc:
+        raise RequestValidationError([{"loc": ("body",), "msg": f"JSON decode error: {exc}",
+                                       "type": "json_invalid"}]) from None
+    return model.model_validate(data)
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

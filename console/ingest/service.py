@@ -23,7 +23,7 @@ from console.domain.vocabulary import VocabularyError
 from console.domain.vocabulary import severity as parse_severity
 from console.engine import queries
 from console.engine.incidents import open_or_repeat
-from console.engine.metrics import Metrics
+from console.engine.metrics import Counter, Metrics
 from console.ingest.commit import GroupCommitter
 from console.ingest.models import PD_SEVERITY, AmAlert, AmWebhook, HeartbeatPing, PdEvent
 from console.store.store import Store, Writes
@@ -88,10 +88,18 @@ class RepeatHistory:
         self._times: OrderedDict[str, deque[datetime]] = OrderedDict()
 
     def seen(self, key: str, now: datetime) -> tuple[datetime, ...]:
-        """The earlier arrivals, then record this one."""
+        """The earlier arrivals, then record this one. Arrivals are kept in the order they
+        came, so those older than `keep` are dropped from the front, not filtered out of all."""
         with self._lock:
-            times = self._times.pop(key, None) or deque(maxlen=self.per_key)
-            earlier = tuple(t for t in times if now - t <= self.keep)
+            times = self._times.pop(key, None)
+            earlier: tuple[datetime, ...] = ()
+            if times is None:
+                times = deque(maxlen=self.per_key)
+            else:
+                horizon = now - self.keep
+                while times and times[0] < horizon:
+                    times.popleft()
+                earlier = tuple(times)
             times.append(now)
             self._times[key] = times
             while len(self._times) > self.keys:
@@ -118,9 +126,14 @@ class IngestService:
         self.metrics = metrics or Metrics()
         self.limiter = limiter or RateLimiter()
         self.history = RepeatHistory()
+        self._counters: dict[tuple[str, str, str], Counter] = {}
 
     def _count(self, source: str, action: str, outcome: str) -> None:
-        self.metrics.inc("sunrelay_ingest_events_total", source=source, action=action, outcome=outcome)
+        counter = self._counters.get((source, action, outcome))
+        if counter is None:
+            counter = self._counters[source, action, outcome] = self.metrics.counter(
+                "sunrelay_ingest_events_total", source=source, action=action, outcome=outcome)
+        counter.inc()
 
     def integration(self, key: str, *, status: int, source: str) -> Integration:
         found = self.policy_set().integration(key)
