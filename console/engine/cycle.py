@@ -87,7 +87,8 @@ class TickReport:
     """What one tick did; `lag` is how far behind its oldest deadline the tick ran;
     `paged`: the incidents it wrote notifications for, with their status and epoch after
     its ops; `outbox` (`within` only): their due outbox rows, read before the look's ops
-    were recorded. The dispatcher's `within` delivers those in the same transaction."""
+    were recorded. The dispatcher's `within` delivers those in the same transaction.
+    `cursor` (`within` only): where the engine stands once its transaction commits."""
 
     idle: bool = True
     looked: int = 0
@@ -99,6 +100,7 @@ class TickReport:
     next_due_at: datetime | None = None
     paged: dict[str, tuple[str, int]] = field(default_factory=dict)
     outbox: list[Any] = field(default_factory=list)
+    cursor: dict[str, int] = field(default_factory=dict)
 
 
 class Engine:
@@ -166,25 +168,38 @@ class Engine:
         read back before the commit. Its due outbox rows come back in the report, read
         before its ops were recorded: a read issues every write buffered in `w`, so the
         dispatcher's ops, recorded next, join the engine's in one write of each incident.
-        The caller commits; the next tick reads the cursor
-        back from the store, so a transaction that rolls back leaves the engine where it
-        stood, its incidents still due.
+
+        The cursor it moved to is not written (an update of the lease row in every group
+        transaction): the caller runs `committed(report)` once the transaction has
+        committed, and the engine continues from there; the next tick that finds ops
+        writes it. Until then the stored cursor lags, which costs a later engine (after a
+        crash) only looks that find nothing new. A transaction that rolls back leaves the
+        engine's cursor unknown, to be read back from the store, its incidents still due.
         """
-        self._cursor = None
+        since, self._cursor = self._cursor, None
         fence(w.conn)
+        if since is None:
+            since = queries.load_cursor(w.conn) or {}
         report = TickReport(idle=False)
-        self._changes(w, now, queries.load_cursor(w.conn) or {})
-        self._look(w, now, report, limit, outbox=True)
+        report.cursor = self._changes(w, now, since, save=False)
+        self._look(w, now, report, limit, outbox=True, upto=report.cursor)
         return report
 
-    def _changes(self, w: Writes, now: datetime, since: dict[str, int]) -> dict[str, int]:
-        """Mark due what others touched since `since`; save and return the new cursor."""
+    def committed(self, report: TickReport) -> None:
+        """The transaction of `within`'s `report` committed: the engine stands at its cursor."""
+        self._cursor = report.cursor
+
+    def _changes(self, w: Writes, now: datetime, since: dict[str, int], *,
+                 save: bool = True) -> dict[str, int]:
+        """Mark due what others touched since `since`; return the new cursor (`save`d)."""
         upto = queries.vector(w.conn)
         touched = queries.changed_entities(
             w.conn, since, upto, local_site=self.store.site.site,
             own_actors=(ENGINE_ACTOR, DISPATCH_ACTOR), quiet_kinds=_QUIET)
-        queries.mark_due(w.conn, queries.not_due(w.conn, sorted(touched), now), now)
-        queries.save_cursor(w.conn, upto, holder=ENGINE_ACTOR, now=now)
+        if touched:
+            queries.mark_due(w.conn, queries.not_due(w.conn, sorted(touched), now), now)
+        if save:
+            queries.save_cursor(w.conn, upto, holder=ENGINE_ACTOR, now=now)
         return upto
 
     def _heartbeats(self, now: datetime, fence: Fence | None) -> int:
@@ -219,14 +234,17 @@ class Engine:
         return looked == self.batch
 
     def _look(self, w: Writes, now: datetime, report: TickReport, limit: int, *,
-              outbox: bool = False) -> int:
+              outbox: bool = False, upto: dict[str, int] | None = None) -> int:
         """Decide and record up to `limit` due incidents in `w`; how many were due. The
-        outbox rows are written before the ops (`outbox`: and the due ones read back)."""
+        outbox rows are written before the ops (`outbox`: and the due ones read back).
+        `upto`: the op-log vector, when the caller read it in this transaction and
+        wrote no op since."""
         rows = queries.DUE_IDS.rows(w.conn, {"b_now": now, "b_limit": limit})
         if not rows:
             return 0
         ps = self.policy_set()
-        upto = queries.vector(w.conn)
+        if upto is None:
+            upto = queries.vector(w.conn)
         overrides = self._overrides(w.conn, upto)
         if report.looked == 0:
             report.lag = max(timedelta(0), now - rows[0].next_due_at)

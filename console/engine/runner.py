@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -116,7 +117,8 @@ class EngineRunner:
     def _within(self, w: Writes, requests: int) -> Callable[[], None] | None:
         """The engine's turn inside an ingest group transaction (on the writer thread):
         the incidents its requests opened are paged in it, up to one per request, and
-        their console pages delivered in it (toasts once it commits: what this returns).
+        their console pages delivered in it. What it returns runs once that transaction
+        has committed: the engine takes up its cursor there, and the toasts are posted.
         The dispatcher's loop is told only of pages left for other channels."""
         if self.role != "leader":
             return None
@@ -126,11 +128,15 @@ class EngineRunner:
         except LeaseLost:  # raised by the fence, before the engine wrote anything
             return None
         if not report.paged:
-            return None
-        committed, left = self.dispatcher.within(w, now, report.paged, report.outbox)
+            return functools.partial(self.engine.committed, report)
+        post, left = self.dispatcher.within(w, now, report.paged, report.outbox)
         if left and self._loop is not None and not self._notify.is_set():
             with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
                 self._loop.call_soon_threadsafe(self._notify.set)
+
+        def committed() -> None:
+            self.engine.committed(report)
+            post()
         return committed
 
     async def run(self) -> None:
