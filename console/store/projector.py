@@ -67,16 +67,18 @@ class ProjectionWriter:
         self.inserts: list[tuple[Any, ...]] = []  # `stored_values`
         self.updates: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}  # changed values, id
 
-    def put_stored(self, state: IncidentState, before: tuple[Any, ...] | None) -> None:
-        """Write `state` over `before`, its row's `stored_values` (None: a new incident)."""
+    def put_stored(self, state: IncidentState, before: tuple[Any, ...] | None) -> tuple[Any, ...]:
+        """Write `state` over `before`, its row's `stored_values` (None: a new incident);
+        returns its `stored_values`, the row as it will be."""
         values = stored_values(state)
         if before is None:
             self.inserts.append(values)
-            return
+            return values
         changed = tuple([n for n in _POSITIONS if before[n] != values[n]])
         if changed:
             self.updates.setdefault(changed, []).append(
                 (*[values[n] for n in changed], state.id))
+        return values
 
     def flush(self) -> None:
         if self.inserts:

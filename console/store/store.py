@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, or_, select, text
+from sqlalchemy import Connection, Engine, Integer, Row, bindparam, delete, func, or_, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
 
 from console.domain import commands
 from console.domain.commands import Change
@@ -53,6 +54,7 @@ _NOTES = select(OPS.c.op_id, OPS.c.entity, OPS.c.hlc, OPS.c.site, OPS.c.seq, OPS
 # A SQLite transaction of `Prepared` statements alone, begun and committed on the driver.
 _BEGIN_WRITE = Prepared(text("BEGIN IMMEDIATE"))
 _COMMIT = Prepared(text("COMMIT"))
+_DATA_VERSION = Prepared(text("PRAGMA data_version").columns(data_version=Integer))
 _LIST_COLUMNS = [column for column in INCIDENTS.c if column.name != "fold_state"]
 # A row of `Store.incidents`: every `Incident` column as an attribute but `fold_state`.
 IncidentRow = Row[Any]
@@ -92,6 +94,59 @@ def check_site_name(name: str) -> str:
     return upper
 
 
+class _Known:
+    """Incident rows as this store last wrote or read them (`STORED_COLUMNS` values),
+    and the highest key number its site has opened.
+
+    They spare a write reading back what this store wrote: the incident a one-op
+    transaction acts on, the new incidents an ingest group's engine turn acts on,
+    the key number a trigger counts on from. On SQLite they last from one
+    transaction to the next while no other connection commits: `PRAGMA
+    data_version`, read once the write lock is held, moves on every other
+    connection's commit and never on this one's. Elsewhere (PostgreSQL, or an
+    in-memory SQLite whose one connection serves every writer) they last one
+    transaction: once it has written it holds the head's lock, so what it wrote
+    is what the table holds. A rolled-back transaction forgets them all.
+    """
+
+    LIMIT = 2048  # incidents kept; the older half is dropped past it
+
+    def __init__(self, lasting: bool) -> None:
+        self.lasting = lasting
+        self.rows: dict[str, tuple[Any, ...]] = {}
+        self.keys: dict[str, str] = {}  # key -> id of the incidents in `rows`
+        self.number: int | None = None
+        self._version: int | None = None
+
+    def begin(self, conn: Connection) -> None:
+        """Check, inside a write transaction, that nobody else wrote since the last one."""
+        version = _DATA_VERSION.rows(conn, {})[0][0] if self.lasting else None
+        if version is None or version != self._version:
+            self.forget()
+            self._version = version
+
+    def forget(self) -> None:
+        self.rows.clear()
+        self.keys.clear()
+        self.number = None
+        self._version = None
+
+    def find(self, key: str) -> tuple[Any, ...] | None:
+        """The row of the incident with this key (as typed) or id, if known."""
+        wanted = key.strip()
+        return self.rows.get(self.keys.get(wanted.upper(), wanted.lower()))
+
+    def remember(self, values: tuple[Any, ...]) -> None:
+        rows = self.rows
+        incident = values[0]
+        if rows.pop(incident, None) is None and len(rows) >= self.LIMIT:
+            kept = list(rows.items())[self.LIMIT // 2:]
+            self.rows = rows = dict(kept)
+            self.keys = {row[1]: incident for incident, row in kept}
+        rows[incident] = values
+        self.keys[values[1]] = incident
+
+
 @dataclass(slots=True)
 class _Written:
     """An incident written in this transaction whose projection is not yet issued."""
@@ -121,7 +176,6 @@ class Writes:
         self._written: dict[str, _Written] = {}
         self._keys: dict[str, str] = {}  # key -> id of the incidents in `_written`
         self._dedup_keys: set[str] = set()  # their dedup keys: the table may be stale on them
-        self._numbers = 0  # the highest key number opened here and not yet issued
         self._due: dict[str, datetime | None] = {}
 
     @property
@@ -145,9 +199,11 @@ class Writes:
                 change = commands.retrigger(state, title)
                 return Triggered(self._record(actor, state.id, [change], state, rows[0]),
                                  False)
-        site = self.store.site
-        held = int(_LAST_NUMBER.rows(self._conn, {"b_site": site.site})[0][0])
-        number = self._numbers = 1 + max(held, self._numbers)
+        site, known = self.store.site, self.store._known
+        held = known.number
+        if held is None:
+            held = int(_LAST_NUMBER.rows(self._conn, {"b_site": site.site})[0][0])
+        number = known.number = held + 1
         change = commands.trigger(
             key=f"{site.name}-{number}", key_number=number, title=title, service=service,
             severity=severity, priority=priority, team=team, policy=policy,
@@ -164,11 +220,16 @@ class Writes:
         if written is not None:
             state, before = written.state.copy(), written.before
         else:
-            rows = _STORED_BY_KEY_OR_ID.rows(self._conn, {"b_key": wanted.upper(),
-                                                          "b_id": wanted.lower()})
-            if not rows:
-                raise NotFound(f"no incident {key!r} in this store")
-            state, before = state_from_values(rows[0]), rows[0]
+            known = self.store._known
+            before = known.find(wanted)
+            if before is None:
+                rows = _STORED_BY_KEY_OR_ID.rows(self._conn, {"b_key": wanted.upper(),
+                                                              "b_id": wanted.lower()})
+                if not rows:
+                    raise NotFound(f"no incident {key!r} in this store")
+                before = rows[0]
+                known.remember(before)
+            state = state_from_values(before)
         decided = decide(state)
         changes = [decided] if isinstance(decided, Change) else list(decided)
         return self._record(actor, state.id, changes, state, before)
@@ -198,13 +259,13 @@ class Writes:
         self._chain.write()
         if self._written:
             writer = ProjectionWriter(self._conn)
+            remember = self.store._known.remember
             for written in self._written.values():
-                writer.put_stored(written.state, written.before)
+                remember(writer.put_stored(written.state, written.before))
             writer.flush()
             self._written.clear()
             self._keys.clear()
             self._dedup_keys.clear()
-            self._numbers = 0
         if self._due:
             _SET_DUE.run(self._conn, [{"b_id": i, "next_due_at": at} for i, at in self._due.items()])
             self._due.clear()
@@ -223,6 +284,9 @@ class Store:
         self._writer: Connection | None = None
         self._write_lock = threading.Lock()
         self._write_thread: int | None = None
+        # An in-memory SQLite has one connection for every writer: no data_version to go by.
+        self._known = _Known(engine.dialect.name == "sqlite"
+                             and not isinstance(engine.pool, StaticPool))
 
     @classmethod
     def open(
@@ -293,6 +357,7 @@ class Store:
                 if kept and not core:
                     _BEGIN_WRITE.run(conn, {})
                     try:
+                        self._known.begin(conn)
                         yield conn
                         _COMMIT.run(conn, {})
                     except BaseException:
@@ -300,9 +365,13 @@ class Store:
                         raise
                 else:
                     with conn.begin():
+                        self._known.begin(conn)
                         yield conn
             except DBAPIError:
                 kept = False
+                raise
+            except BaseException:
+                self._known.forget()
                 raise
             finally:
                 self._write_thread = None
@@ -350,6 +419,7 @@ class Store:
         """
         with self._transaction(core=False) as conn:
             fresh = self.log.receive(conn, list(ops))
+            self._known.number = None  # an op of this site's own may have come back
             by_entity: dict[str, list[Op]] = {}
             for op in fresh:
                 if op.kind in KINDS:
@@ -360,6 +430,7 @@ class Store:
     def _fold_in(self, conn: Connection, by_entity: dict[str, list[Op]]) -> None:
         rows: dict[str, Any] = {row.id: row for row in _STORED_BY_IDS.rows(conn, list(by_entity))}
         writer = ProjectionWriter(conn)
+        remember = self._known.remember
         refold: list[tuple[str, Any]] = []  # (id, its row, or None when new)
         for entity, ops in by_entity.items():
             ops.sort(key=lambda o: o.sort_key)
@@ -376,7 +447,7 @@ class Store:
             for op in ops:
                 state = apply(state, op)
             assert state is not None
-            writer.put_stored(state, row)
+            remember(writer.put_stored(state, row))
         if refold:
             # A new incident whose ops all came in this batch folds from them alone.
             held = oplog.count_by_entity(conn, [entity for entity, _ in refold])
@@ -386,7 +457,7 @@ class Store:
             for entity, row in refold:
                 folded = fold(histories[entity])
                 if folded is not None:
-                    writer.put_stored(folded, row)
+                    remember(writer.put_stored(folded, row))
         writer.flush()
 
     def rebuild(self) -> int:
@@ -411,6 +482,7 @@ class Store:
                 if op is not None:
                     history.append(op)
             writer.flush()
+            self._known.forget()
             if due:
                 conn.execute(INCIDENTS.update().where(INCIDENTS.c.id == bindparam("b_id")), due)
         return count
