@@ -52,7 +52,7 @@ from console.engine.metrics import Metrics
 from console.i18n import _
 from console.notify.bus import BUS, Bus, ConsoleNotice
 from console.notify.channels import Channel, Delivery, DeliveryFailed, InProcess, Post
-from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT, UPDATE
+from console.notify.outbox import CANCELLED, DEAD, MERGED, OUTBOX, PENDING, SENDING, SENT, TAKEN, UPDATE
 from console.store import db
 from console.store.store import Store, Writes
 from console.store.tables import Incident
@@ -64,7 +64,7 @@ DISPATCH_ACTOR = "dispatcher"
 # The statements of every claim and record run as `Prepared` (straight on the driver):
 # through `Connection.execute`, an update a row cost more than the rest of its handling.
 _DUE = Prepared(
-    select(OUTBOX)
+    select(*TAKEN)
     .where(OUTBOX.c.state.in_([literal(PENDING), literal(SENDING)]),
            OUTBOX.c.next_attempt_at <= bindparam("b_now"))
     .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id).limit(bindparam("b_limit"))

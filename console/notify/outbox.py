@@ -29,7 +29,12 @@ _COLUMNS = ("incident_id", "epoch", "cause", "person", "channel", "address", "ur
             "message", "state", "attempts", "next_attempt_at", "claimed_until", "last_error", "created_at",
             "finished_at")
 _INSERT = Prepared(OUTBOX.insert(), _COLUMNS)  # straight on the driver: the engine's pages are many
-_DUE_OF = PreparedIn(lambda ids: select(OUTBOX).where(
+# What a dispatcher reads of a due row to settle and send it: not the timestamps and error it
+# rewrites, whose processing cost a third of reading a row.
+TAKEN = tuple(OUTBOX.c[name] for name in (
+    "id", "incident_id", "epoch", "cause", "person", "channel", "address", "urgency", "cancel_if_acked",
+    "message", "attempts"))
+_DUE_OF = PreparedIn(lambda ids: select(*TAKEN).where(
     OUTBOX.c.incident_id.in_(ids), OUTBOX.c.state.in_([literal(PENDING), literal(SENDING)]),
     OUTBOX.c.next_attempt_at <= bindparam("b_now")).order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id))
 
@@ -66,12 +71,9 @@ def insert(conn: Connection, rows: Sequence[tuple[str, int, Notification]], now:
     """Outbox rows for (incident id, epoch, notification), in one statement."""
     if not rows:
         return
-    _INSERT.run(conn, [
-        {"incident_id": incident_id, "epoch": epoch, "cause": n.cause[:80], "person": n.person,
-         "channel": n.channel, "address": n.address, "urgency": n.urgency,
-         "cancel_if_acked": n.cancel_if_acked, "message": n.message, "state": PENDING,
-         "attempts": 0, "next_attempt_at": n.at, "claimed_until": None, "last_error": None,
-         "created_at": now, "finished_at": None}
+    _INSERT.run_rows(conn, [  # values in _COLUMNS order: no dict per row
+        (incident_id, epoch, n.cause[:80], n.person, n.channel, n.address, n.urgency, n.cancel_if_acked,
+         n.message, PENDING, 0, n.at, None, None, now, None)
         for incident_id, epoch, n in rows
     ])
 
