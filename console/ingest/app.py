@@ -11,8 +11,9 @@ without FastAPI's middleware, dependency and response machinery, which cost
 more CPU per event than the endpoint's own work. `Front` sits outside all of
 FastAPI (`_App`): even FastAPI's outermost layers (error and telemetry
 middleware, which read the environment on every request) cost about a fifth
-of the direct route's own work. The FastAPI route stays declared with the
-same endpoint, so the OpenAPI description is unchanged.
+of the direct route's own work. The FastAPI route stays declared with an
+endpoint doing the same work, so the OpenAPI description is unchanged; the
+direct one answers with the model's JSON bytes, built without the model.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ValidationError
-from pydantic_core import from_json, to_json
+from pydantic_core import from_json
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -43,6 +44,7 @@ from console.ingest.models import (
     PdAccepted,
     PdEvent,
     Problem,
+    pd_accepted_json,
 )
 from console.ingest.service import IngestService, Refused
 from console.notify.outbox import depth
@@ -63,10 +65,11 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 @dataclass(frozen=True, slots=True)
 class Direct:
     """A route `Front` answers itself: the JSON body validated by `model` (as FastAPI
-    would, so the errors read the same), then `endpoint`."""
+    would, so the errors read the same), then `endpoint`, which returns the JSON body
+    of the answer (the bytes FastAPI would send for the route's response model)."""
 
     model: type[BaseModel]
-    endpoint: Callable[[Any], Awaitable[BaseModel]]
+    endpoint: Callable[[Any], Awaitable[bytes]]
     status: int = 202
 
 
@@ -132,8 +135,7 @@ class Front:
                 raise
             await response(scope, receive, send)
             return
-        await _send(send, direct.status, to_json(result),
-                    [(b"content-type", b"application/json")])
+        await _send(send, direct.status, result, [(b"content-type", b"application/json")])
 
     async def _too_large(self, send: Send) -> None:
         body = json.dumps({"status": "too large", "message": f"request body is over {self.limit} bytes",
@@ -238,8 +240,11 @@ def create_app(
         """PagerDuty Events API v2: trigger, acknowledge or resolve by dedup_key."""
         return PdAccepted(dedup_key=await service.pagerduty(event))
 
+    async def enqueue_direct(event: PdEvent) -> bytes:
+        return pd_accepted_json(await service.pagerduty(event))
+
     app = _App(
-        limit=max_body, direct={"/v2/enqueue": Direct(PdEvent, enqueue)}, refusal=_refusal,
+        limit=max_body, direct={"/v2/enqueue": Direct(PdEvent, enqueue_direct)}, refusal=_refusal,
         title="Sunrelay", version="1",
         description="Alert ingest (PagerDuty Events API v2, Alertmanager webhook v4, heartbeats), "
                     "health and metrics of a Sunrelay console. See docs/http-api.md.",

@@ -1,5 +1,6 @@
 """The PagerDuty body is validated straight from its bytes (app._validated): that pass must
-accept exactly what validating the parsed JSON (FastAPI's way) accepts, into the same event."""
+accept exactly what validating the parsed JSON (FastAPI's way) accepts, into the same event.
+Its 202 answer is encoded without the model: the same bytes as the model's JSON."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
-from console.ingest.models import PdEvent
+from console.ingest.models import PdAccepted, PdEvent, pd_accepted_json
 from tests.ingest.test_fuzz import PD, json_values, near
 
 EDGES = [
@@ -60,3 +61,9 @@ def test_edges_are_accepted_or_refused_alike(body: bytes) -> None:
                       json_values))
 def test_generated_bodies_are_accepted_or_refused_alike(body: Any) -> None:
     agree(json.dumps(body).encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(dedup_key=st.one_of(st.text(), st.sampled_from(['"', "\\", "\u0000", "\u2028", "ü😀", "</script>"])))
+def test_the_accepted_answer_is_the_models_json(dedup_key: str) -> None:
+    assert pd_accepted_json(dedup_key) == to_json(PdAccepted(dedup_key=dedup_key))
