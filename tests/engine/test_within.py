@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 import policies
 from console.domain.vocabulary import Kind
+from console.engine import queries
 from console.engine.cycle import Engine
 from console.engine.incidents import open_or_repeat
 from console.engine.lease import SqliteLease, elector_for
@@ -178,3 +179,23 @@ async def test_many_wakes_bring_one_tick_and_a_later_wake_its_own(tmp_path: Path
         second = writer.clock.advance(seconds=1)
         writer.runner.wake()
         await ticked_at(second)
+
+
+async def test_the_turns_do_not_write_the_cursor_and_an_engine_after_a_crash_pages_nothing_twice(
+        tmp_path: Path) -> None:
+    """The cursor a turn moves to is kept in memory, not written in every group transaction:
+    an engine that starts from the stored one (the holder was killed) looks at those incidents
+    again, finds nothing new to page, and writes the cursor, so its next tick is idle."""
+    async with leading(tmp_path) as writer:
+        first = await writer.alert("api slow")
+        second = await writer.alert("api down")
+        with writer.store.engine.connect() as conn:
+            stored, upto = queries.load_cursor(conn), queries.vector(conn)
+        assert stored != upto  # the turns moved on without writing it
+        successor = Engine(writer.store, lambda: writer.ps)
+        assert successor.tick(writer.clock.now).looked == 2
+        for opened in (first, second):
+            assert escalations(writer.store, opened.state.id) == [1]
+            assert writer.states(opened.state.id) == ["sent", "merged"]
+        assert len(writer.toasts) == 2
+        assert successor.tick(writer.clock.now).idle
