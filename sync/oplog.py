@@ -109,6 +109,9 @@ class Prepared:
         self.verbatim = frozenset(verbatim)
         self._plans: dict[tuple[Any, ...], _Plan] = {}
         self._last: tuple[Dialect, _Plan] | None = None  # an engine's dialect is one object
+        # The driver's connection this ran on last, and a cursor on it: a cursor made per
+        # statement cost as much as running a one-row write's statement.
+        self._cursor: tuple[Any, Any] | None = None
 
     def _plan(self, dialect: Dialect) -> _Plan:
         last = self._last
@@ -151,10 +154,15 @@ class Prepared:
         keys = self.columns or ()
         return self.run(conn, [dict(zip(keys, row, strict=True)) for row in rows])
 
-    @staticmethod
-    def _run(conn: Connection, plan: _Plan, params: Any, *, many: bool) -> Any:
+    def _run(self, conn: Connection, plan: _Plan, params: Any, *, many: bool) -> Any:
         try:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            driver = conn.connection.dbapi_connection
+            held = self._cursor
+            if held is not None and held[0] is driver:
+                cursor = held[1]
+            else:
+                cursor = driver.cursor()  # type: ignore[union-attr]
+                self._cursor = (driver, cursor)
             if many:
                 cursor.executemany(plan.sql, params)
             else:
@@ -202,13 +210,14 @@ _HEAD_FOR_UPDATE = Prepared(
     select(HEADS.c.seq, HEADS.c.hash, HEADS.c.hlc)
     .where(HEADS.c.site == bindparam("b_site")).with_for_update()
 )
-_NEW_HEAD = ("seq", "hash", "hlc")
+# The head updates take rows of their parameters in this order (`_new_head`), as they are.
+_NEW_HEAD = ("seq", "hash", "hlc", "b_site")
 _UPDATE_HEAD = Prepared(HEADS.update().where(HEADS.c.site == bindparam("b_site")), _NEW_HEAD)
 # Advances this site's head only from where this process last left it: a miss
 # means another process (or a rolled-back transaction) moved it, so read it again.
 _CLAIM_HEAD = Prepared(HEADS.update().where(
     HEADS.c.site == bindparam("b_site"), HEADS.c.seq == bindparam("b_seq"),
-    HEADS.c.hash == bindparam("b_hash")), _NEW_HEAD)
+    HEADS.c.hash == bindparam("b_hash")), (*_NEW_HEAD, "b_seq", "b_hash"))
 _INSERT_HEAD = Prepared(HEADS.insert())
 _OP_KEYS = ("op_id", "site", "seq", "hlc", "actor", "entity", "kind", "payload", "schema",
             "prev_hash", "hash")
@@ -377,13 +386,13 @@ class OpLog:
         head = self._head
         if head is not None:
             ops, rows = self._stamp(head, drafts)
-            if _CLAIM_HEAD.run(conn, self._claim(ops, head)) == 1:
+            if _CLAIM_HEAD.run_rows(conn, [(*_new_head(self.site, ops[-1]), *head)]) == 1:
                 return ops, rows
         row = _HEAD_FOR_UPDATE.rows(conn, {"b_site": self.site})[0]
         if row.hlc:
             self.clock.observe(HLC.decode(row.hlc))
         ops, rows = self._stamp((row.seq, row.hash), drafts)
-        _UPDATE_HEAD.run(conn, _new_head(self.site, ops[-1]))
+        _UPDATE_HEAD.run_rows(conn, [_new_head(self.site, ops[-1])])
         return ops, rows
 
     def _stamp(self, head: tuple[int, str],
@@ -403,9 +412,6 @@ class OpLog:
             rows.append((op_id, site, seq, hlc, actor, entity, kind, text, schema, prev, hashed))
             prev = hashed
         return ops, rows
-
-    def _claim(self, ops: list[Op], head: tuple[int, str]) -> dict[str, Any]:
-        return {**_new_head(self.site, ops[-1]), "b_seq": head[0], "b_hash": head[1]}
 
     def receive(self, conn: Connection, ops: Sequence[Op]) -> list[Op]:
         """Store ops made elsewhere; returns the ones that were new, in the order given.
@@ -453,7 +459,7 @@ class OpLog:
                     else _FOLLOWING.rows(conn, {"b_site": site, "b_seq": head[0]}))
             tip = _chain(site, head, past)
             if tip != head:
-                _UPDATE_HEAD.run(conn, {"b_site": site, "seq": tip[0], "hash": tip[1], "hlc": tip[2]})
+                _UPDATE_HEAD.run_rows(conn, [(*tip, site)])
         return new
 
 
@@ -492,8 +498,8 @@ def _chain(site: str, head: tuple[int, str, str], past: Iterable[Any]) -> tuple[
     return seq, digest, hlc
 
 
-def _new_head(site: str, tip: Op) -> dict[str, Any]:
-    return {"b_site": site, "seq": tip.seq, "hash": tip.hash, "hlc": tip.hlc}
+def _new_head(site: str, tip: Op) -> tuple[int, str, str, str]:
+    return tip.seq, tip.hash, tip.hlc, site
 
 
 class Chain:
@@ -530,7 +536,7 @@ class Chain:
         _INSERT_OP.run_rows(self.conn, self._pending)
         self._pending = []
         if (tip.seq, tip.hash) != self._held:
-            _UPDATE_HEAD.run(self.conn, _new_head(self.log.site, tip))
+            _UPDATE_HEAD.run_rows(self.conn, [_new_head(self.log.site, tip)])
             self._held = (tip.seq, tip.hash)
         self.log._head = self._held
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, Row, bindparam, delete, func, or_, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    RootTransaction,
+    Row,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
@@ -156,7 +168,8 @@ class _Written:
 
 
 class Writes:
-    """The writes of one transaction (`Store.writing`).
+    """The writes of one transaction (`Store.writing`), and the transaction itself as
+    a context manager: it commits when the block ends, and rolls back if it raises.
 
     A refused action (`IllegalTransition`, `NotFound`, `VocabularyError`) raises
     before anything is written, so a caller batching many requests may catch it
@@ -169,14 +182,27 @@ class Writes:
     caller's own statements always see every write made so far.
     """
 
-    def __init__(self, store: Store, conn: Connection) -> None:
+    def __init__(self, store: Store, *, core: bool) -> None:
         self.store = store
-        self._conn = conn
-        self._chain = Chain(store.log, conn)
+        self._core = core  # see `Store._begin`
         self._written: dict[str, _Written] = {}
         self._keys: dict[str, str] = {}  # key -> id of the incidents in `_written`
         self._dedup_keys: set[str] = set()  # their dedup keys: the table may be stale on them
         self._due: dict[str, datetime | None] = {}
+
+    def __enter__(self) -> Writes:
+        self._conn, self._begun = self.store._begin(core=self._core)
+        self._chain = Chain(self.store.log, self._conn)
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, _tb: object) -> None:
+        if error is None:
+            try:
+                self._flush()
+            except BaseException as exc:
+                self.store._end(self._conn, self._begun, exc)
+                raise
+        self.store._end(self._conn, self._begun, error)
 
     @property
     def conn(self) -> Connection:
@@ -331,9 +357,9 @@ class Store:
 
     # -- writing -------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self, *, core: bool = True) -> Iterator[Connection]:
-        """A write transaction on this store's own connection, kept between transactions.
+    def _begin(self, *, core: bool) -> tuple[Connection, RootTransaction | None]:
+        """Take this store's write turn and begin a write transaction on its own
+        connection, kept between transactions; `_end` ends both.
 
         Checking a connection out of the pool and back costs more than a one-op
         commit's own work in SQLite. Writers take turns on it (the database
@@ -345,51 +371,58 @@ class Store:
         begins and commits on the driver's connection, without SQLAlchemy's
         transaction and its events, which cost about a quarter of a one-op
         transaction's CPU besides its fsync; a Core statement in it would fail
-        to begin a second transaction.
+        to begin a second transaction. Otherwise SQLAlchemy's transaction is
+        returned with the connection.
         """
-        if self._write_thread == threading.get_ident():
+        thread = threading.get_ident()
+        if self._write_thread == thread:
             raise RuntimeError("a write transaction is already open in this thread")
-        with self._write_lock:
-            self._write_thread = threading.get_ident()
-            conn = self._writer or self.engine.connect()
-            kept = conn.dialect.name == "sqlite"
-            try:
-                if kept and not core:
-                    _BEGIN_WRITE.run(conn, {})
-                    try:
-                        self._known.begin(conn)
-                        yield conn
-                        _COMMIT.run(conn, {})
-                    except BaseException:
-                        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
-                        raise
-                else:
-                    with conn.begin():
-                        self._known.begin(conn)
-                        yield conn
-            except DBAPIError:
-                kept = False
-                raise
-            except BaseException:
-                self._known.forget()
-                raise
-            finally:
-                self._write_thread = None
-                self._writer = conn if kept else None
-                if not kept:
-                    conn.close()
+        self._write_lock.acquire()
+        self._write_thread = thread
+        conn, begun = self._writer, None
+        try:
+            if conn is None:
+                conn = self.engine.connect()
+            if core or conn.dialect.name != "sqlite":
+                begun = conn.begin()
+            else:
+                _BEGIN_WRITE.run(conn, {})
+            self._known.begin(conn)
+        except BaseException as exc:
+            self._end(conn, begun, exc)
+            raise
+        return conn, begun
+
+    def _end(self, conn: Connection | None, begun: RootTransaction | None,
+             error: BaseException | None) -> None:
+        """Commit what `_begin` began, or roll it back after `error`; hand the turn on."""
+        kept = conn is not None and conn.dialect.name == "sqlite"
+        try:
+            if conn is not None:
+                try:
+                    if error is None:
+                        _COMMIT.run(conn, {}) if begun is None else begun.commit()
+                except BaseException as exc:
+                    error = exc
+                    raise
+                finally:
+                    if error is not None:
+                        self._known.forget()
+                        kept = kept and not isinstance(error, DBAPIError)
+                        if begun is not None:
+                            begun.rollback()
+                        else:
+                            conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
+        finally:
+            self._write_thread = None
+            self._writer = conn if kept else None
+            if conn is not None and not kept:
+                conn.close()
+            self._write_lock.release()
 
     def writing(self) -> AbstractContextManager[Writes]:
         """One transaction for many writes: group commit for concurrent requests."""
-        return self._writes(core=True)
-
-    @contextmanager
-    def _writes(self, *, core: bool) -> Iterator[Writes]:
-        """`writing`; `core=False` when no caller gets the connection (see `_transaction`)."""
-        with self._transaction(core=core) as conn:
-            writes = Writes(self, conn)
-            yield writes
-            writes._flush()
+        return Writes(self, core=True)
 
     def trigger(
         self, actor: str, *, title: str, service: str, severity: str,
@@ -397,7 +430,7 @@ class Store:
         priority: str | None = None, team: str | None = None, policy: str | None = None,
     ) -> Triggered:
         """Open an incident, or retrigger the open one that has this dedup key."""
-        with self._writes(core=False) as writes:
+        with Writes(self, core=False) as writes:
             return writes.trigger(actor, title=title, service=service, severity=severity,
                                   dedup_key=dedup_key, labels=labels, priority=priority,
                                   team=team, policy=policy)
@@ -409,7 +442,7 @@ class Store:
 
         `decide` raises `IllegalTransition` to refuse; then nothing is written.
         """
-        with self._writes(core=False) as writes:
+        with Writes(self, core=False) as writes:
             return writes.act(key, actor, decide)
 
     def receive(self, ops: Iterable[Op]) -> list[Op]:
@@ -417,7 +450,8 @@ class Store:
 
         Every statement of it is `Prepared`, so SQLite's transaction is the driver's.
         """
-        with self._transaction(core=False) as conn:
+        with Writes(self, core=False) as writes:
+            conn = writes.conn
             fresh = self.log.receive(conn, list(ops))
             self._known.number = None  # an op of this site's own may have come back
             by_entity: dict[str, list[Op]] = {}
@@ -463,7 +497,8 @@ class Store:
     def rebuild(self) -> int:
         """Fold every incident again from the op log; returns the number of incidents."""
         count = 0
-        with self._transaction() as conn:
+        with Writes(self, core=True) as writes:
+            conn = writes.conn
             due = [{"b_id": r.id, "next_due_at": r.next_due_at} for r in conn.execute(
                 select(INCIDENTS.c.id, INCIDENTS.c.next_due_at)
                 .where(INCIDENTS.c.next_due_at.is_not(None)))]
