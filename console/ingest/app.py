@@ -65,11 +65,12 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 @dataclass(frozen=True, slots=True)
 class Direct:
     """A route `Front` answers itself: the JSON body validated by `model` (as FastAPI
-    would, so the errors read the same), then `endpoint`, which returns the JSON body
-    of the answer (the bytes FastAPI would send for the route's response model)."""
+    would, so the errors read the same), then `endpoint`, whose result `encode` turns
+    into the answer's JSON body (the bytes FastAPI would send for the route's model)."""
 
     model: type[BaseModel]
-    endpoint: Callable[[Any], Awaitable[bytes]]
+    endpoint: Callable[[Any], Awaitable[Any]]
+    encode: Callable[[Any], bytes]
     status: int = 202
 
 
@@ -135,7 +136,7 @@ class Front:
                 raise
             await response(scope, receive, send)
             return
-        await _send(send, direct.status, result, [(b"content-type", b"application/json")])
+        await _send(send, direct.status, direct.encode(result), [(b"content-type", b"application/json")])
 
     async def _too_large(self, send: Send) -> None:
         body = json.dumps({"status": "too large", "message": f"request body is over {self.limit} bytes",
@@ -240,11 +241,9 @@ def create_app(
         """PagerDuty Events API v2: trigger, acknowledge or resolve by dedup_key."""
         return PdAccepted(dedup_key=await service.pagerduty(event))
 
-    async def enqueue_direct(event: PdEvent) -> bytes:
-        return pd_accepted_json(await service.pagerduty(event))
-
     app = _App(
-        limit=max_body, direct={"/v2/enqueue": Direct(PdEvent, enqueue_direct)}, refusal=_refusal,
+        limit=max_body, direct={"/v2/enqueue": Direct(PdEvent, service.pagerduty, pd_accepted_json)},
+        refusal=_refusal,
         title="Sunrelay", version="1",
         description="Alert ingest (PagerDuty Events API v2, Alertmanager webhook v4, heartbeats), "
                     "health and metrics of a Sunrelay console. See docs/http-api.md.",

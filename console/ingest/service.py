@@ -284,12 +284,16 @@ def _resolve_quietly(w: Writes, incident_id: str, actor: str) -> str | None:
         return None
 
 
+# What a label value may be (a tuple: isinstance takes it faster than a union).
+_SCALARS = (str, int, float, bool)
+
+
 def _labels(fixed: dict[str, str | None], extra: dict[str, Any]) -> dict[str, str]:
     labels = {k: v[:MAX_LABEL_VALUE] for k, v in fixed.items() if v}
     for k, v in extra.items():
         if len(labels) >= MAX_LABELS:
             break
-        if isinstance(v, str | int | float | bool) and k not in labels:
+        if isinstance(v, _SCALARS) and k not in labels:
             labels[str(k)[:100]] = str(v)[:MAX_LABEL_VALUE]
     return labels
 
@@ -297,7 +301,7 @@ def _labels(fixed: dict[str, str | None], extra: dict[str, Any]) -> dict[str, st
 def _all_labels(details: dict[str, Any] | str) -> bool:
     """Flat details already became labels: a note repeating them would only cost a write."""
     return isinstance(details, dict) and len(details) <= MAX_LABELS - 4 and all(
-        isinstance(v, str | int | float | bool) and len(str(v)) <= MAX_LABEL_VALUE for v in details.values())
+        isinstance(v, _SCALARS) and len(str(v)) <= MAX_LABEL_VALUE for v in details.values())
 
 
 def _pd_details(event: PdEvent) -> str | None:
@@ -307,8 +311,10 @@ def _pd_details(event: PdEvent) -> str | None:
         details = p.custom_details if isinstance(p.custom_details, str) else json.dumps(
             p.custom_details, ensure_ascii=False, sort_keys=True)
         parts.append(f"details: {details}")
-    parts += [f"link: {link.text + ' ' if link.text else ''}<{link.href}>" for link in event.links]
-    parts += [f"image: {img.alt + ' ' if img.alt else ''}<{img.href or img.src}>" for img in event.images]
+    if event.links:
+        parts += [f"link: {link.text + ' ' if link.text else ''}<{link.href}>" for link in event.links]
+    if event.images:
+        parts += [f"image: {img.alt + ' ' if img.alt else ''}<{img.href or img.src}>" for img in event.images]
     if event.client:
         parts.append(f"from {event.client}" + (f" <{event.client_url}>" if event.client_url else ""))
     return "\n".join(parts) or None
