@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ from console.engine.incidents import open_or_repeat
 from console.engine.metrics import Metrics
 from console.engine.ownership import Ownership
 from console.notify.dispatcher import DISPATCH_ACTOR, recorded
-from console.notify.outbox import Notification, due_of, insert, message
+from console.notify.outbox import Notification, draft, due_of, insert, message, write
 from console.store.store import Store, Writes
 from policies import (
     Alert,
@@ -80,15 +80,18 @@ _NEW_EPOCH = (RetriggerStaleAck, RaiseUrgency)
 _QUIET = (Kind.NOTIFY.value, Kind.RETRIGGER.value)
 _OVERRIDE_KINDS = tuple(sorted(k.value for k in OverrideKind))
 Fence = Callable[[Connection], None]
+# Settles, in a turn's transaction, the due outbox rows of the incidents it paged (their status
+# and epoch as they stand in it), in due order; returns, by id, the columns each row not yet
+# written (the ids given) ends with (`Dispatcher.within`).
+Settle = Callable[[Writes, Mapping[str, tuple[str, int]], Sequence[Any], Collection[int]],
+                  Mapping[int, Mapping[str, Any]]]
 
 
 @dataclass(slots=True)
 class TickReport:
     """What one tick did; `lag` is how far behind its oldest deadline the tick ran;
     `paged`: the incidents it wrote notifications for, with their status and epoch after
-    its ops; `outbox` (`within` only): their due outbox rows, read before the look's ops
-    were recorded. The dispatcher's `within` delivers those in the same transaction.
-    `cursor` (`within` only): where the engine stands once its transaction commits."""
+    its ops; `cursor` (`within` only): where the engine stands once its transaction commits."""
 
     idle: bool = True
     looked: int = 0
@@ -99,7 +102,6 @@ class TickReport:
     seconds: float = 0.0
     next_due_at: datetime | None = None
     paged: dict[str, tuple[str, int]] = field(default_factory=dict)
-    outbox: list[Any] = field(default_factory=list)
     cursor: dict[str, int] = field(default_factory=dict)
 
 
@@ -159,15 +161,18 @@ class Engine:
                         report.seconds, report.looked)
         return report
 
-    def within(self, w: Writes, now: datetime, fence: Fence, limit: int) -> TickReport:
+    def within(self, w: Writes, now: datetime, fence: Fence, limit: int, settle: Settle) -> TickReport:
         """A turn inside a caller's write transaction (ingest's group commit, whose new
         incidents are due at once): the changes since the cursor, then up to `limit` due
         incidents, oldest deadline first, recorded in that transaction.
 
         An incident paged here costs no transaction of its own, and its ops and row are
-        read back before the commit. Its due outbox rows come back in the report, read
-        before its ops were recorded: a read issues every write buffered in `w`, so the
-        dispatcher's ops, recorded next, join the engine's in one write of each incident.
+        read back before the commit. Its outbox rows due now are settled by `settle` (the
+        dispatcher: console pages delivered) before they are written, with those written
+        before: a page delivered at once is inserted `sent`, not inserted `pending`, read
+        back and updated. The reads come before the engine's ops are recorded, and the
+        dispatcher's ops after them: a read issues every write buffered in `w`, so both
+        join in one write of each incident.
 
         The cursor it moved to is not written (an update of the lease row in every group
         transaction): the caller runs `committed(report)` once the transaction has
@@ -182,7 +187,7 @@ class Engine:
             since = queries.load_cursor(w.conn) or {}
         report = TickReport(idle=False)
         report.cursor = self._changes(w, now, since, save=False)
-        self._look(w, now, report, limit, outbox=True, upto=report.cursor)
+        self._look(w, now, report, limit, settle=settle, upto=report.cursor)
         return report
 
     def committed(self, report: TickReport) -> None:
@@ -234,11 +239,11 @@ class Engine:
         return looked == self.batch
 
     def _look(self, w: Writes, now: datetime, report: TickReport, limit: int, *,
-              outbox: bool = False, upto: dict[str, int] | None = None) -> int:
+              settle: Settle | None = None, upto: dict[str, int] | None = None) -> int:
         """Decide and record up to `limit` due incidents in `w`; how many were due. The
-        outbox rows are written before the ops (`outbox`: and the due ones read back).
-        `upto`: the op-log vector, when the caller read it in this transaction and
-        wrote no op since."""
+        outbox rows are written before the ops, or with `settle` (see `within`) after
+        them, as settled. `upto`: the op-log vector, when the caller read it in this
+        transaction and wrote no op since."""
         rows = queries.DUE_IDS.rows(w.conn, {"b_now": now, "b_limit": limit})
         if not rows:
             return 0
@@ -256,11 +261,17 @@ class Engine:
         for row in rows:
             next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
                                             now, report, notifications, acts, sites)
-        insert(w.conn, notifications, now)
-        if outbox:
-            report.outbox = due_of(w.conn, sorted(report.paged), now)
+        if settle is None:
+            insert(w.conn, notifications, now)
+        else:
+            earlier = due_of(w.conn, sorted(report.paged), now)
+            drafts = draft(w.conn, notifications)
         for incident_id, changes in acts:
             w.act(incident_id, ENGINE_ACTOR, recorded(changes))
+        if settle is not None and (earlier or drafts):
+            due = sorted([*earlier, *(d for d in drafts if d.next_attempt_at <= now)], key=_due_order)
+            settled = settle(w, report.paged, due, [d.id for d in drafts])  # before `w.conn` issues the ops
+            write(w.conn, drafts, settled, now)
         w.set_next_due(next_due)
         report.looked += len(rows)
         return len(rows)
@@ -316,6 +327,11 @@ class Engine:
                 return result.next_due_at
             ops = oplog.ops_for_entity(w.conn, incident_id)
         return now
+
+
+def _due_order(row: Any) -> tuple[datetime, int]:
+    """An outbox row's place in the order a dispatcher takes due rows (`outbox.due_of`)."""
+    return row.next_attempt_at, row.id
 
 
 def _reached(at: datetime | None, now: datetime) -> bool:

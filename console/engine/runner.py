@@ -22,7 +22,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -123,13 +123,21 @@ class EngineRunner:
         if self.role != "leader":
             return None
         now = self.clock()
+        delivered: list[tuple[Callable[[], None], bool]] = []
+
+        def settle(w: Writes, paged: Mapping[str, tuple[str, int]], rows: Sequence[Any],
+                   fresh: Collection[int]) -> dict[int, dict[str, Any]]:
+            post, left, settled = self.dispatcher.within(w, now, paged, rows, fresh)
+            delivered.append((post, left))
+            return settled
+
         try:
-            report = self.engine.within(w, now, self._fence, requests)
+            report = self.engine.within(w, now, self._fence, requests, settle)
         except LeaseLost:  # raised by the fence, before the engine wrote anything
             return None
-        if not report.paged:
+        if not delivered:
             return functools.partial(self.engine.committed, report)
-        post, left = self.dispatcher.within(w, now, report.paged, report.outbox)
+        post, left = delivered[0]
         if left and self._loop is not None and not self._notify.is_set():
             with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
                 self._loop.call_soon_threadsafe(self._notify.set)

@@ -21,7 +21,8 @@ Crash safety, per row:
 Rows of an in-process channel (`InProcess`: the console) are never claimed:
 their delivery is a call with no I/O, so it is recorded `sent` in the
 transaction that finds the row due (a pass's claim, or, through `within`, the
-ingest transaction whose engine turn decided it), and the toast is shown only
+ingest transaction whose engine turn decided it: there the row is inserted as it
+ended, never `pending` first), and the toast is shown only
 once that transaction has committed. A rolled-back transaction shows nothing
 (the row is still pending, or was never written and its incident is still
 due); a process that dies between the commit and the toast took with it every
@@ -38,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, Protocol, TypeVar
@@ -167,22 +168,26 @@ class Dispatcher:
         return report
 
     def within(self, w: Writes, now: datetime, paged: Mapping[str, tuple[str, int]],
-               rows: Sequence[Any]) -> tuple[Callable[[], None], bool]:
-        """Deliver, inside a caller's transaction, the in-process ones of `rows` (due rows
-        of the incidents it paged, `outbox.due_of`; `paged`: their status and epoch as they
-        stand in it), cancelled or merged as a pass would, each outcome recorded in it. No
-        claim and no transaction of their own: a new incident's console page commits with
-        its trigger. The ops are recorded before the rows' updates, which issue every write
-        buffered in `w`: ops of incidents it wrote already join their other ops there.
+               rows: Sequence[Any], fresh: Collection[int]) -> tuple[Callable[[], None], bool,
+                                                                   dict[int, dict[str, Any]]]:
+        """Deliver, inside a caller's transaction, the in-process ones of `rows` (the due
+        rows of the incidents it paged, in due order; `paged`: their status and epoch as
+        they stand in it), cancelled or merged as a pass would, each outcome recorded in it.
+        No claim and no transaction of their own: a new incident's console page commits
+        with its trigger. The ops are recorded before any row is updated (which issues every
+        write buffered in `w`): ops of incidents it wrote already join their other ops there.
+        Rows whose id is in `fresh` are not written yet (`outbox.draft`): their new columns
+        are returned, by id, for the caller to insert them so, instead of updated.
 
-        Returns what to run once that transaction has committed (the toasts), and
-        whether rows of other channels are due, for a pass (`run_once`) to send.
+        Returns what to run once that transaction has committed (the toasts), whether rows
+        of other channels are due, for a pass (`run_once`) to send, and those columns.
         """
         mine = [r for r in rows if r.channel in self._in_process]
         posts: list[Post] = []
+        settled: dict[int, dict[str, Any]] = {row_id: {} for row_id in fresh}
         if mine:
-            self._take(w, mine, paged, now, DispatchReport(), posts)
-        return functools.partial(_post, posts), len(mine) < len(rows)
+            self._take(w, mine, paged, now, DispatchReport(), posts, settled)
+        return functools.partial(_post, posts), len(mine) < len(rows), settled
 
     # -- claiming (one transaction) ------------------------------------------------------
 
@@ -204,10 +209,13 @@ class Dispatcher:
         return claimed
 
     def _take(self, w: Writes, rows: Sequence[Any], status: Mapping[str, tuple[str, int]],
-              now: datetime, report: DispatchReport, posts: list[Post]) -> list[_Claimed]:
+              now: datetime, report: DispatchReport, posts: list[Post],
+              fresh: dict[int, dict[str, Any]] | None = None) -> list[_Claimed]:
         """Settle due `rows` (in due order) in `w`: cancel those their incident (`status`)
         no longer wants, merge identical ones into the first, deliver and record the
-        in-process ones (their posting appended to `posts`); claim and return the rest."""
+        in-process ones (their posting appended to `posts`); claim and return the rest.
+        Rows whose id is a key of `fresh` are not written yet: their new columns go there
+        instead of to an update."""
         updates: list[dict[str, Any]] = []
         ops: dict[str, list[Change]] = {}
         claimed: list[_Claimed] = []
@@ -242,6 +250,9 @@ class Dispatcher:
             updates.append({"b_id": first.id, "state": SENDING, "attempts": attempt,
                             "next_attempt_at": until, "claimed_until": until})
             claimed.append(item)
+        if fresh:
+            fresh.update((u["b_id"], u) for u in updates if u["b_id"] in fresh)
+            updates = [u for u in updates if u["b_id"] not in fresh]
         self._write(w, updates, ops)
         return claimed
 

@@ -24,7 +24,7 @@ from console.ingest.commit import GroupCommitter
 from console.notify.bus import Bus, ConsoleNotice
 from console.notify.channels import ConsoleChannel
 from console.notify.dispatcher import Dispatcher
-from console.notify.outbox import OUTBOX
+from console.notify.outbox import OUTBOX, Notification, insert, message
 from console.store.store import Store, Triggered, Writes
 from tests.engine.conftest import Clock, load_policies, policy_text
 
@@ -199,3 +199,38 @@ async def test_the_turns_do_not_write_the_cursor_and_an_engine_after_a_crash_pag
             assert writer.states(opened.state.id) == ["sent", "merged"]
         assert len(writer.toasts) == 2
         assert successor.tick(writer.clock.now).idle
+
+
+async def test_a_turn_settles_its_new_rows_with_those_written_before_in_due_order(
+        tmp_path: Path, db_url: str) -> None:
+    """The rows a turn decides are written as they end (delivered, merged), never pending
+    first; a row written before and still due joins them in due order, as a pass would take
+    them: the earlier row is sent, the identical new ones are merged into it."""
+    async with leading(tmp_path, db_url) as writer:
+        opened = await writer.alert("payments failing")
+        incident = opened.state.id
+        assert writer.states(incident) == ["sent", "merged"]
+        with writer.store.engine.begin() as conn:  # a console page not taken yet (a tick wrote it)
+            insert(conn, [(incident, 0, Notification(
+                channel="console", person="alice", address="alice", cause="test",
+                at=writer.clock.now + timedelta(minutes=1),
+                message=message(opened.state, "page", "an earlier page")))], writer.clock.now)
+        writer.clock.advance(minutes=15)  # bob (level 2) was due at 5 min; alice again (loop 1) at 15
+        assert writer.runner.elector.try_acquire(writer.clock.now)  # renewed, as the runner would
+        await writer.committer.submit(lambda _w: None)  # a group transaction: the turn pages level 2
+        await writer.committer.submit(lambda _w: None)  # and the next one loop 1, level 1
+        with writer.store.engine.connect() as conn:
+            rows = conn.execute(select(OUTBOX.c.id, OUTBOX.c.person, OUTBOX.c.cause, OUTBOX.c.state,
+                                       OUTBOX.c.last_error)
+                                .where(OUTBOX.c.incident_id == incident, OUTBOX.c.channel == "console")
+                                .order_by(OUTBOX.c.id)).all()
+        earlier = next(r for r in rows if r.cause == "test")
+        assert [(r.person, r.cause, r.state) for r in rows] == [
+            ("alice", "escalate:0:0:0", "sent"), ("alice", "escalate:0:0:0", "merged"),  # opened
+            ("alice", "test", "sent"),  # the earlier row: first of alice's in due order
+            ("bob", "escalate:0:0:1", "sent"),  # level 2, due at 5 minutes
+            ("alice", "escalate:0:1:0", "merged"), ("alice", "escalate:0:1:0", "merged"),  # loop 1
+            (None, "sla-breach:ack", "sent")]  # and the ack SLA's breach, a toast for everyone
+        assert {r.last_error for r in rows if r.state == "merged" and r.cause != "escalate:0:0:0"} \
+            == {f"merged into delivery {earlier.id}"}
+        assert [t.person for t in writer.toasts] == ["alice", "alice", "bob", None]
