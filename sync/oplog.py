@@ -73,11 +73,15 @@ class _Plan:
 
     def params(self, given: Mapping[str, Any]) -> Any:
         """The driver's parameters; a missing value raises `KeyError`."""
+        if not self.binds:  # BEGIN, COMMIT, a pragma
+            return () if self.positional else {}
         merged = {**self.defaults, **given} if self.defaults else given
         values = [merged[n] if p is None else p(merged[n]) for n, p in self.binds]
         return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
 
     def row_of(self, raw: Sequence[Any]) -> Any:
+        if not self.columns:
+            return self.row._make(raw)
         values = list(raw)
         for n, process in self.columns:
             values[n] = process(values[n])
@@ -114,9 +118,8 @@ class Prepared:
         self._cursor: tuple[Any, Any] | None = None
 
     def _plan(self, dialect: Dialect) -> _Plan:
-        last = self._last
-        if last is not None and last[0] is dialect:
-            return last[1]
+        """The plan for a dialect other than the last one's (callers check that first:
+        a call per statement to find the same plan again costs more than the check)."""
         key = (type(dialect), dialect.paramstyle, dialect.server_version_info)
         plan = self._plans.get(key)
         if plan is None:
@@ -126,13 +129,15 @@ class Prepared:
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """The result rows (named tuples), column values processed as Core would."""
-        plan = self._plan(conn.dialect)
+        last = self._last
+        plan = last[1] if last is not None and last[0] is conn.dialect else self._plan(conn.dialect)
         cursor = self._run(conn, plan, plan.params(params), many=False)
         return [plan.row_of(raw) for raw in cursor.fetchall()]
 
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
         """Execute once (a mapping) or for each of a list of mappings; the rows affected."""
-        plan = self._plan(conn.dialect)
+        last = self._last
+        plan = last[1] if last is not None and last[0] is conn.dialect else self._plan(conn.dialect)
         if isinstance(params, (dict, Mapping)):  # a dict is found before the ABC is asked
             return int(self._run(conn, plan, plan.params(params), many=False).rowcount)
         return int(self._run(conn, plan, [plan.params(p) for p in params], many=True).rowcount)
@@ -143,7 +148,8 @@ class Prepared:
         Where the driver takes such rows as they are (SQLite, no value to process),
         nothing is built per row; where it takes values by position, a tuple.
         """
-        plan = self._plan(conn.dialect)
+        last = self._last
+        plan = last[1] if last is not None and last[0] is conn.dialect else self._plan(conn.dialect)
         if plan.as_given:
             return int(self._run(conn, plan, rows, many=True).rowcount)
         slots = plan.slots

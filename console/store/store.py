@@ -143,11 +143,6 @@ class _Known:
         self.number = None
         self._version = None
 
-    def find(self, key: str) -> tuple[Any, ...] | None:
-        """The row of the incident with this key (as typed) or id, if known."""
-        wanted = key.strip()
-        return self.rows.get(self.keys.get(wanted.upper(), wanted.lower()))
-
     def remember(self, values: tuple[Any, ...]) -> None:
         rows = self.rows
         incident = values[0]
@@ -242,15 +237,15 @@ class Writes:
     ) -> IncidentState:
         """Decide on the incident as it stands now, and record the decision."""
         wanted = key.strip()
-        written = self._written.get(self._keys.get(wanted.upper(), wanted.lower()))
+        upper, lower = wanted.upper(), wanted.lower()  # a key, or an id
+        written = self._written.get(self._keys.get(upper, lower))
         if written is not None:
             state, before = written.state.copy(), written.before
         else:
             known = self.store._known
-            before = known.find(wanted)
+            before = known.rows.get(known.keys.get(upper, lower))
             if before is None:
-                rows = _STORED_BY_KEY_OR_ID.rows(self._conn, {"b_key": wanted.upper(),
-                                                              "b_id": wanted.lower()})
+                rows = _STORED_BY_KEY_OR_ID.rows(self._conn, {"b_key": upper, "b_id": lower})
                 if not rows:
                     raise NotFound(f"no incident {key!r} in this store")
                 before = rows[0]

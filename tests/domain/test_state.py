@@ -48,5 +48,9 @@ def test_a_copy_changes_apart_from_its_original() -> None:
     state = _folded(trigger, f.op("b", T0 + 1, e, "set_stage", {"stage": "triage",
                                                                   "supersedes": [trigger.op_id]}))
     copy = state.copy()
+    assert copy == state and copy is not state
     copy.written["stage"].append(Head("x", "monitoring", "s", "bob"))
+    copy.labels["region"] = "ber"
+    copy.acks.append((0, "bob"))
     assert len(state.written["stage"]) == 1 and copy != state
+    assert state.labels == {} and state.acks == []
