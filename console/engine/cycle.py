@@ -48,7 +48,7 @@ from console.engine.incidents import open_or_repeat
 from console.engine.metrics import Metrics
 from console.engine.ownership import Ownership
 from console.notify.dispatcher import DISPATCH_ACTOR, recorded
-from console.notify.outbox import Notification, draft, due_of, insert, message, write
+from console.notify.outbox import Drafted, Notification, draft, due_of, insert, message, write
 from console.store.store import Store, Writes
 from policies import (
     Alert,
@@ -261,6 +261,8 @@ class Engine:
         for row in rows:
             next_due[row.id] = self._handle(w, row.id, histories.get(row.id, []), ps, overrides,
                                             now, report, notifications, acts, sites)
+        earlier: list[Any] = []  # with `settle`: rows of these incidents written before, due now
+        drafts: list[Drafted] = []  # and this look's, not written yet
         if settle is None:
             insert(w.conn, notifications, now)
         else:
