@@ -56,13 +56,19 @@ class _Plan:
              else compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
             for name in names]
         # Rows of values in `keys` order are the driver's parameters as they are, or
-        # become them by position (each value to its slot, through its processor).
-        self.slots: list[tuple[int, Callable[[Any], Any] | None]] | None = None
+        # become them by position: each slot takes its value from `order` (None: the
+        # row is in the slots' order already), and the few `processed` go through
+        # their processors, so a wide row costs a copy and a call per processed value.
+        self.slots: list[int] | None = None
+        self.order: list[int] | None = None
+        self.processed = [(n, process) for n, (_, process) in enumerate(self.binds)
+                          if process is not None]
         if self.positional and not self.defaults and keys and set(self.names) <= set(keys):
             index = {key: n for n, key in enumerate(keys)}
-            self.slots = [(index[name], process) for name, process in self.binds]
-        self.as_given = (self.slots is not None and self.names == list(keys or ())
-                         and all(process is None for _, process in self.binds))
+            self.slots = [index[name] for name in self.names]
+            if self.slots != list(range(len(keys))):
+                self.order = self.slots
+        self.as_given = (self.slots is not None and self.order is None and not self.processed)
         columns: list[ColumnElement[Any]] = list(getattr(statement, "selected_columns", ()))
         self.row: Any = namedtuple("Row", [str(c.key) for c in columns], rename=True)  # type: ignore[misc]
         self.columns: list[tuple[int, Callable[[Any], Any]]] = []
@@ -152,11 +158,15 @@ class Prepared:
         plan = last[1] if last is not None and last[0] is conn.dialect else self._plan(conn.dialect)
         if plan.as_given:
             return int(self._run(conn, plan, rows, many=True).rowcount)
-        slots = plan.slots
-        if slots is not None:
-            return int(self._run(conn, plan, [
-                tuple([row[n] if process is None else process(row[n]) for n, process in slots])
-                for row in rows], many=True).rowcount)
+        if plan.slots is not None:
+            order, processed = plan.order, plan.processed
+            built = []
+            for row in rows:
+                values = list(row) if order is None else [row[n] for n in order]
+                for n, process in processed:
+                    values[n] = process(values[n])
+                built.append(tuple(values))
+            return int(self._run(conn, plan, built, many=True).rowcount)
         keys = self.columns or ()
         return self.run(conn, [dict(zip(keys, row, strict=True)) for row in rows])
 
