@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect
@@ -14,6 +15,14 @@ def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: pass an aware one")
     return value.astimezone(UTC).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=256)
+def _sqlite_text(value: datetime) -> str:
+    """The text SQLite keeps for an aware time. Cached: a transaction binds the same
+    few instants many times (an ingest group's `now` some forty times), and making
+    the text cost 1.5 us. Equal instants in other zones share the UTC text they make."""
+    return _naive_utc(value).isoformat(" ", "microseconds")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -36,9 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         def process(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            return _naive_utc(value).isoformat(" ", "microseconds")
+            return None if value is None else _sqlite_text(value)
 
         return process
 
