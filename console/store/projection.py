@@ -19,6 +19,7 @@ from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
 from console.domain.state import IncidentState
+from console.domain.vocabulary import STATUS_AT_LEVEL
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = EPOCH.replace(tzinfo=None)
@@ -32,6 +33,8 @@ FOLD_COLUMNS = (
 )
 TIME_COLUMNS = frozenset({"created_at", "updated_at", "acknowledged_at", "resolved_at"})
 _LEVELS = {"triggered": 0, "acknowledged": 1, "resolved": 2}
+# The status column's text by level, without an enum lookup per row written.
+_STATUSES = tuple(status.value for status in STATUS_AT_LEVEL)
 # `json.dumps`'s own C encoder and `json.loads`'s C scanner, built once: their
 # Python wrappers cost more than encoding or decoding a small column. The text is
 # what `json.dumps` writes (without its check for values that contain themselves).
@@ -129,7 +132,7 @@ def stored_values(state: IncidentState) -> tuple[Any, ...]:
     loop, level = state.escalation
     return (
         state.id, state.key, state.key_number, state.origin_site, state.title, state.service,
-        state.severity, state.priority, state.stage, state.status.value, state.epoch, state.team,
+        state.severity, state.priority, state.stage, _STATUSES[state.level], state.epoch, state.team,
         state.policy, state.assignee, state.dedup_key, state.alert_count, state.labels,
         loop, level, state.conflicted,
         state.created_at, state.updated_at, state.acknowledged_at, state.acknowledged_by,
