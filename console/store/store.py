@@ -118,7 +118,9 @@ class _Known:
     connection's commit and never on this one's. Elsewhere (PostgreSQL, or an
     in-memory SQLite whose one connection serves every writer) they last one
     transaction: once it has written it holds the head's lock, so what it wrote
-    is what the table holds. A rolled-back transaction forgets them all.
+    is what the table holds. A rolled-back transaction forgets them all. Only the
+    store writes the fold's columns (`ProjectionWriter`), and it remembers what it
+    writes; a caller's own statements in `Writes.conn` must leave them alone.
     """
 
     LIMIT = 2048  # incidents kept; the older half is dropped past it
