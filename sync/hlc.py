@@ -81,15 +81,12 @@ class Clock:
 
     def send(self) -> HLC:
         """A stamp for a local event: strictly greater than every stamp seen."""
-        self._tick()
+        self.send_encoded()
         return self.last
 
     def send_encoded(self) -> str:
-        """`send().encode()` without the `HLC` in between: a batch stamps each of its ops."""
-        self._tick()
-        return _FORMAT % (self._wall, self._counter)
-
-    def _tick(self) -> None:
+        """`send().encode()` without the `HLC` in between: every local op is stamped
+        here, so the clock steps forward in this body rather than in a call of its own."""
         previous = self._wall
         physical = self.physical()
         if physical > previous:
@@ -98,6 +95,7 @@ class Clock:
             self._counter += 1
         else:  # 65,536 events in one ms: borrow the next ms
             self._wall, self._counter = previous + 1, 0
+        return _FORMAT % (self._wall, self._counter)
 
     def receive(self, remote: HLC) -> HLC:
         """Merge a remote stamp; refuse one too far ahead rather than adopt it."""

@@ -49,6 +49,8 @@ class _Plan:
         self.defaults = {k: v for k, v in compiled.params.items()
                          if v is not None and not compiled.binds[k].required}
         self.positional = dialect.positional
+        # The parameters of a statement without any (BEGIN, COMMIT, a pragma).
+        self.none: tuple[()] | dict[str, Any] = () if self.positional else {}
         names = (compiled.positiontup or ()) if self.positional else list(compiled.params)
         self.names = list(names)
         self.binds: list[tuple[str, Callable[[Any], Any] | None]] = [
@@ -79,8 +81,6 @@ class _Plan:
 
     def params(self, given: Mapping[str, Any]) -> Any:
         """The driver's parameters; a missing value raises `KeyError`."""
-        if not self.binds:  # BEGIN, COMMIT, a pragma
-            return () if self.positional else {}
         merged = {**self.defaults, **given} if self.defaults else given
         values = [merged[n] if p is None else p(merged[n]) for n, p in self.binds]
         return tuple(values) if self.positional else dict(zip(self.names, values, strict=True))
@@ -137,7 +137,7 @@ class Prepared:
         """The result rows (named tuples), column values processed as Core would."""
         last = self._last
         plan = last[1] if last is not None and last[0] is conn.dialect else self._plan(conn.dialect)
-        cursor = self._run(conn, plan, plan.params(params), many=False)
+        cursor = self._run(conn, plan, plan.params(params) if plan.binds else plan.none, many=False)
         return [plan.row_of(raw) for raw in cursor.fetchall()]
 
     def run(self, conn: Connection, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> int:
@@ -145,7 +145,8 @@ class Prepared:
         last = self._last
         plan = last[1] if last is not None and last[0] is conn.dialect else self._plan(conn.dialect)
         if isinstance(params, (dict, Mapping)):  # a dict is found before the ABC is asked
-            return int(self._run(conn, plan, plan.params(params), many=False).rowcount)
+            given = plan.params(params) if plan.binds else plan.none
+            return int(self._run(conn, plan, given, many=False).rowcount)
         return int(self._run(conn, plan, [plan.params(p) for p in params], many=True).rowcount)
 
     def run_rows(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
@@ -402,7 +403,8 @@ class OpLog:
         head = self._head
         if head is not None:
             ops, rows = self._stamp(head, drafts)
-            if _CLAIM_HEAD.run_rows(conn, [(*_new_head(self.site, ops[-1]), *head)]) == 1:
+            tip = ops[-1]
+            if _CLAIM_HEAD.run_rows(conn, [(tip.seq, tip.hash, tip.hlc, self.site, *head)]) == 1:
                 return ops, rows
         row = _HEAD_FOR_UPDATE.rows(conn, {"b_site": self.site})[0]
         if row.hlc:
